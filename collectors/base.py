@@ -1,0 +1,111 @@
+"""What every collector shares: the records it yields and the context it runs in.
+
+A collector is a module in ``collectors/`` with a class exposing ``name``, ``source``, ``description``
+and ``collect(ctx) -> Batch`` (fetch + parse, in memory, no database writes).  Optionally
+``backfill(ctx, since, until) -> Iterator[Batch]`` (one batch per finished window, each committed on
+its own so a kill loses at most the window in flight), ``memberships(cfg) -> rows`` and
+``estimate(cfg) -> {resource: calls}``.  The warehouse writes what a Batch holds.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from jobs.config import Config
+
+
+@dataclass
+class Observation:
+    day: dt.date
+    source: str
+    metric: str
+    subject: str
+    value: float
+    method: str = "snapshot"  # snapshot | backfill | derived | reference
+    flags: str = ""  # comma-separated, e.g. "incomplete"
+
+    def key(self) -> tuple:
+        return (self.day, self.source, self.metric, self.subject, self.method)
+
+
+@dataclass
+class Subject:
+    source: str
+    subject: str  # as configured
+    kind: str  # query | repo | model | package | leaderboard ...
+    canonical: str = ""  # the upstream's current name after renames
+
+
+@dataclass
+class Membership:
+    ecosystem: str
+    source: str
+    subject: str
+    role: str  # primary | member | tracked | item
+
+
+@dataclass
+class Batch:
+    """Everything one collector learnt in one run or one backfill window."""
+
+    source: str
+    observations: list[Observation] = field(default_factory=list)
+    subjects: list[Subject] = field(default_factory=list)
+    # extra tables: name -> rows (dicts with the table's columns); upserted on the table's key
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # small persistent state: (key, value) under this source, e.g. ETags, backfill cursors
+    state: dict[str, str] = field(default_factory=dict)
+    # one line per subject that failed while the rest went on
+    failures: list[str] = field(default_factory=list)
+    # informative lines for the run summary (deferred work, unavailable endpoints)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, day: dt.date, metric: str, subject: str, value: float | int | None,
+            method: str = "snapshot", flags: str = "") -> None:
+        if value is None:
+            return
+        self.observations.append(Observation(day, self.source, metric, subject, float(value), method,
+                                             flags))
+
+    def extend(self, other: "Batch") -> None:
+        self.observations += other.observations
+        self.subjects += other.subjects
+        for k, rows in other.tables.items():
+            self.tables.setdefault(k, []).extend(rows)
+        self.state.update(other.state)
+        self.failures += other.failures
+        self.notes += other.notes
+
+
+@dataclass
+class Context:
+    """What a collector may use: config, the HTTP client, the day, and read-only warehouse state."""
+
+    config: Config
+    http: Any  # collectors.http.HttpClient or ReplayClient
+    day: dt.date
+    run_id: str
+    query: Callable[[str, list | None], list[tuple]]  # read-only SQL on the warehouse ([] if none yet)
+    state: dict[str, dict[str, str]]  # source -> key -> value, loaded before any network I/O
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("ecotrend"))
+    interrupted: Callable[[], bool] = lambda: False
+    progress: Callable[..., Any] | None = None
+
+    def get_state(self, source: str, key: str, default: str | None = None) -> str | None:
+        return self.state.get(source, {}).get(key, default)
+
+
+class Collector(Protocol):
+    name: str
+    source: str
+    description: str
+
+    def collect(self, ctx: Context) -> Batch: ...
+
+    def memberships(self, cfg: Config) -> Iterable[Membership]: ...
+
+
+class BackfillCollector(Collector, Protocol):
+    def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]: ...

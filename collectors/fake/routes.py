@@ -1,0 +1,18 @@
+"""The fake upstream's modules, one per upstream prefix; each exposes ROUTES and a data class PART."""
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+# prefix -> module under collectors.fake
+MODULES = {
+    "github": "collectors.fake.github",
+}
+
+
+def load() -> dict[str, list[tuple[str, str, Callable[..., Any]]]]:
+    return {prefix: importlib.import_module(mod).ROUTES for prefix, mod in MODULES.items()}
+
+
+def part_factory(name: str) -> Callable[[], Any]:
+    return importlib.import_module(MODULES[name]).PART

@@ -1,0 +1,58 @@
+"""Shared GitHub plumbing: headers, the free /rate_limit look-up, and Link pagination."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+from collectors.base import Context
+from collectors.errors import SourceError
+
+API_VERSION = "2022-11-28"
+LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+
+
+def headers(extra: dict[str, str] | None = None, version: str = API_VERSION) -> dict[str, str]:
+    h = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": version}
+    h.update(extra or {})
+    return h
+
+
+def token(ctx: Context) -> str | None:
+    return ctx.config.token("github")
+
+
+def parse_links(value: str | None) -> dict[str, str]:
+    """``link: <url>; rel="next", <url>; rel="last"`` → {"next": url, "last": url}."""
+    return {rel: url for url, rel in LINK_RE.findall(value or "")}
+
+
+def paginate(ctx: Context, url: str, *, source: str, resource: str = "core", params: dict | None = None,
+             extra_headers: dict[str, str] | None = None, version: str = API_VERSION
+             ) -> Iterator[tuple[Any, Any]]:
+    """Yield (response, parsed JSON) for each page, following ``link: rel="next"``."""
+    next_url: str | None = url
+    next_params = params
+    while next_url:
+        resp = ctx.http.get(next_url, source=source, resource=resource, params=next_params,
+                            headers=headers(extra_headers, version), token=token(ctx))
+        yield resp, resp.json()
+        next_url = parse_links(resp.headers.get("link")).get("next")
+        next_params = None  # the next link carries its own query
+
+
+def rate_limit(ctx: Context, source: str) -> dict[str, dict[str, int]]:
+    """Ask GET /rate_limit (costs nothing) and seed the client's budgets; {} when unavailable."""
+    api = ctx.config.github.api_url
+    try:
+        resp = ctx.http.get(f"{api}/rate_limit", source=source, resource="rate_limit",
+                            headers=headers(), token=token(ctx), archive=False)
+        data = resp.json()
+    except SourceError:
+        return {}
+    resources = data.get("resources", {}) if isinstance(data, dict) else {}
+    host = urlsplit(api).netloc
+    for name, b in resources.items():
+        if isinstance(b, dict) and {"limit", "remaining", "reset"} <= set(b):
+            ctx.http.note_budget(host, name, int(b["limit"]), int(b["remaining"]), float(b["reset"]))
+    return resources

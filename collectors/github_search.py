@@ -1,0 +1,76 @@
+"""GitHub repository counts per keyword: ``GET /search/repositories?q=<query>&per_page=1``.
+
+``total_count`` is what we count (search looks in name, description and topics by default).
+``incomplete_results: true`` means the search timed out upstream and the count may be low: we ask
+once more, and if it is still incomplete we store the value flagged ``incomplete``, never as a
+plain complete count.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from collectors import github_common as gh
+from collectors.base import Batch, Context, Membership, Subject
+from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
+from jobs.config import Config
+
+
+def queries(cfg: Config) -> list[str]:
+    """Distinct configured queries, in config order."""
+    seen: dict[str, None] = {}
+    for eco in cfg.ecosystems:
+        for q in eco.github_queries:
+            seen.setdefault(q, None)
+    return list(seen)
+
+
+class GithubSearch:
+    name = "github_search"
+    source = "github"
+    description = "repository counts per keyword (GitHub search total_count)"
+
+    def memberships(self, cfg: Config) -> Iterable[Membership]:
+        for eco in cfg.ecosystems:
+            for i, q in enumerate(eco.github_queries):
+                yield Membership(eco.key, self.source, q, "primary" if i == 0 else "tracked")
+
+    def estimate(self, cfg: Config) -> dict[str, int]:
+        return {"search": len(queries(cfg))}
+
+    def count(self, ctx: Context, q: str) -> tuple[int, bool]:
+        """One search call (plus one retry when incomplete) → (total_count, still_incomplete)."""
+        api = ctx.config.github.api_url
+        for attempt in (1, 2):
+            resp = ctx.http.get(f"{api}/search/repositories", source=self.source, resource="search",
+                                params={"q": q, "per_page": 1}, headers=gh.headers(), token=gh.token(ctx))
+            data = resp.json()
+            if not isinstance(data, dict) or not isinstance(data.get("total_count"), int) \
+                    or isinstance(data.get("total_count"), bool):
+                raise ParseError(f"search answer for '{q}' has no integer total_count")
+            incomplete = bool(data.get("incomplete_results", False))
+            if not incomplete:
+                return data["total_count"], False
+            ctx.log.info("github_search: '%s' came back incomplete (attempt %d)", q, attempt)
+        return data["total_count"], True
+
+    def collect(self, ctx: Context) -> Batch:
+        batch = Batch(self.source)
+        qs = queries(ctx.config)
+        if qs:
+            gh.rate_limit(ctx, self.name)
+        for q in qs:
+            try:
+                total, incomplete = self.count(ctx, q)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                batch.failures.append(f"query '{q}': {exc}")
+                continue
+            batch.add(ctx.day, "repo_count", q, total, flags="incomplete" if incomplete else "")
+            batch.subjects.append(Subject(self.source, q, "query", q))
+            if incomplete:
+                batch.notes.append(f"query '{q}': incomplete_results twice; stored flagged 'incomplete'")
+        if qs and len(batch.failures) == len(qs):
+            raise SourceError(batch.failures[0] if len(qs) == 1 else
+                              f"all {len(qs)} queries failed; first: {batch.failures[0]}")
+        return batch

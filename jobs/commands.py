@@ -1,0 +1,260 @@
+"""What each CLI command does; jobs/cli.py only parses arguments and maps errors to exit codes."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+import collectors
+from collectors import archive as archive_mod
+from jobs import runner
+from jobs.config import Config
+from jobs.output import render
+from warehouse import db, store
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad arguments for a command; exit 2."""
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def check_sources(names: list[str] | None, allowed: list[str] | None = None) -> list[str]:
+    allowed = allowed if allowed is not None else collectors.names()
+    if not names:
+        return allowed
+    for n in names:
+        if n not in collectors.REGISTRY:
+            raise UsageError(f"unknown source '{n}' (known: {', '.join(collectors.names())})")
+        if n not in allowed:
+            raise UsageError(f"source '{n}' cannot do this (these can: {', '.join(allowed)})")
+    return list(dict.fromkeys(names))
+
+
+def print_outcome(outcome: runner.Outcome, started: float) -> None:
+    for line in outcome.lines:
+        print(line)
+    failed = sum(1 for r in outcome.records if r.status not in ("ok",))
+    rows = sum(r.rows_written for r in outcome.records)
+    reqs = sum(v for r in outcome.records for k, v in r.requests.items()
+               if not k.endswith("_304") and k != "rate_limit")
+    where = f"; rows spooled to {outcome.spooled}" if outcome.spooled else ""
+    print(f"summary: {len(outcome.records)} sources, {failed} not ok, {rows} rows, {reqs} requests, "
+          f"{time.monotonic() - started:.1f}s{where}")
+
+
+def cmd_collect(cfg: Config, today: dt.date, sources: list[str] | None, from_archive: dt.date | None
+                ) -> int:
+    started = time.monotonic()
+    names = check_sources(sources)
+    stop = runner.StopFlag().install()
+    try:
+        outcome = runner.collect(cfg, today if from_archive is None else from_archive, names,
+                                 mode="collect", from_archive=from_archive, stop=stop, say=say)
+    finally:
+        stop.restore()
+    print_outcome(outcome, started)
+    return EXIT_PARTIAL if outcome.failed else EXIT_OK
+
+
+def cmd_run(cfg: Config, today: dt.date) -> int:
+    """The daily job: every collector, then the site; exit 3 when a source failed."""
+    started = time.monotonic()
+    stop = runner.StopFlag().install()
+    try:
+        outcome = runner.collect(cfg, today, collectors.names(), mode="run", stop=stop, say=say)
+    finally:
+        stop.restore()
+    try:
+        archive_mod.prune(cfg.raw_dir, today, cfg.storage.raw_keep_days)
+    except OSError as exc:
+        say(f"raw archive retention skipped: {exc}")
+    print_outcome(outcome, started)
+    if not outcome.interrupted:
+        build_rc = cmd_build(cfg, today, None, False, quiet=False)
+        if build_rc != EXIT_OK:
+            return build_rc
+    return EXIT_PARTIAL if outcome.failed else EXIT_OK
+
+
+def cmd_build(cfg: Config, today: dt.date, as_of: dt.date | None, png: bool, quiet: bool = False) -> int:
+    from dashboards import site
+
+    started = time.monotonic()
+    pages = site.build_site(cfg, today=today, as_of=as_of, png=png)
+    if not quiet:
+        total = sum(p.stat().st_size for p in pages)
+        print(f"site: {len(pages)} pages, {total / 1024:.0f} KiB, in {time.monotonic() - started:.1f}s "
+              f"→ {cfg.site_dir / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
+    if write:
+        con = store.open_writer(cfg, say=say)
+    else:
+        con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
+    try:
+        cur = con.execute(query)
+        if cur.description is None:
+            print("ok")
+            return EXIT_OK
+        columns = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not write and ("read-only" in first or "read only" in first):
+            first += " (the warehouse is opened read-only; add --write to change it)"
+        raise CommandError(f"SQL error: {first}") from None
+    finally:
+        con.close()
+    print(render(columns, rows, fmt))
+    return EXIT_OK
+
+
+class CommandError(Exception):
+    """A failure of the command itself, one line; exit 1."""
+
+
+def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
+    if not cfg.database.exists():
+        return {"warehouse": str(cfg.database), "exists": False, "runs": [], "sources": [],
+                "metrics": [], "gaps": []}
+    con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
+    try:
+        def q(sql: str, params: list | None = None) -> list[dict[str, Any]]:
+            cur = con.execute(sql, params or [])
+            cols = [d[0] for d in cur.description]
+            return [{c: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v)
+                     for c, v in zip(cols, r)} for r in cur.fetchall()]
+        last = q("""SELECT collector, day, mode, status, started_at, ended_at, rows_written, requests, error
+                    FROM runs QUALIFY row_number() OVER (PARTITION BY collector ORDER BY started_at DESC) = 1
+                    ORDER BY collector""")
+        for r in last:
+            r["requests"] = json.loads(r["requests"] or "{}")
+        fresh = q("""SELECT source, max(day) AS last_day, count(*) AS rows FROM observations
+                     WHERE method <> 'reference' GROUP BY source ORDER BY source""")
+        for r in fresh:
+            r["days_behind"] = (today - dt.date.fromisoformat(r["last_day"])).days
+        metrics = q("""SELECT source, metric, method, count(*) AS rows, min(day) AS first_day,
+                       max(day) AS last_day FROM observations GROUP BY ALL ORDER BY ALL""")
+        failures = q("""SELECT day, collector, status, error FROM runs
+                        WHERE status NOT IN ('ok', 'running') ORDER BY started_at DESC LIMIT 20""")
+        gaps = q("""WITH days AS (SELECT DISTINCT day FROM runs WHERE mode IN ('run', 'collect')
+                                   AND status IN ('ok', 'partial')),
+                     span AS (SELECT min(day) AS a, max(day) AS b FROM days)
+                     SELECT CAST(g.d AS DATE) AS day FROM span,
+                            generate_series(span.a, span.b, INTERVAL 1 DAY) AS g(d)
+                     WHERE span.a IS NOT NULL AND CAST(g.d AS DATE) NOT IN (SELECT day FROM days)
+                     ORDER BY 1""")
+    finally:
+        con.close()
+    return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
+            "sources": fresh, "metrics": metrics, "failures": failures,
+            "gaps": [g["day"] for g in gaps]}
+
+
+def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
+    data = status_data(cfg, today)
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+        return EXIT_OK
+    if not data["exists"]:
+        print(f"no warehouse yet at {data['warehouse']}; run 'ecotrend run'")
+        return EXIT_OK
+    print(f"warehouse: {data['warehouse']}")
+    print("\nlast run per collector:")
+    print(render(["collector", "day", "status", "rows", "requests", "error"],
+                 [(r["collector"], r["day"], r["status"], r["rows_written"],
+                   sum(v for k, v in r["requests"].items() if not k.endswith("_304")), r["error"] or "")
+                  for r in data["runs"]], "table"))
+    print("\nfreshness per source:")
+    print(render(["source", "last_day", "days_behind", "rows"],
+                 [(r["source"], r["last_day"], r["days_behind"], r["rows"]) for r in data["sources"]],
+                 "table"))
+    print("\nrows per metric:")
+    print(render(["source", "metric", "method", "rows", "first_day", "last_day"],
+                 [tuple(r.values()) for r in data["metrics"]], "table"))
+    if data["failures"]:
+        print("\nrecent failures:")
+        print(render(["day", "collector", "status", "error"], [tuple(r.values()) for r in data["failures"]],
+                     "table"))
+    print(f"\ngaps (days without a daily run): {', '.join(data['gaps']) if data['gaps'] else 'none'}")
+    return EXIT_OK
+
+
+def cmd_export(cfg: Config, to: Path) -> int:
+    to = Path(to)
+    if to.exists() and any(to.iterdir()):
+        raise UsageError(f"{to}: folder exists and is not empty; choose a new one")
+    con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
+    try:
+        n = con.execute("SELECT count(*) FROM observations").fetchone()[0]
+        to.mkdir(parents=True, exist_ok=True)
+        # The path is passed as a parameter-free literal only after quoting; DuckDB's COPY takes no
+        # prepared parameter for its target.
+        target = str(to.resolve()).replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM observations ORDER BY day) TO '{target}' "
+                    "(FORMAT parquet, PARTITION_BY (source, metric), OVERWRITE_OR_IGNORE)")
+    finally:
+        con.close()
+    print(f"exported {n} observations to {to} (Hive partitions source=…/metric=…/)")
+    return EXIT_OK
+
+
+def cmd_config_check(cfg: Config) -> int:
+    print(f"{cfg.path}: ok")
+    print(f"warehouse {cfg.database}; raw archive {cfg.raw_dir} (kept {cfg.storage.raw_keep_days} days); "
+          f"site {cfg.site_dir}")
+    print(f"{len(cfg.ecosystems)} ecosystems: " + ", ".join(f"{e.key} ({e.label})" for e in cfg.ecosystems))
+    for name, c in collectors.REGISTRY.items():
+        est = getattr(c, "estimate", None)
+        cost = est(cfg) if est else {}
+        cost_s = ", ".join(f"{v} {k}" for k, v in cost.items()) or "no calls"
+        print(f"  {name}: {c.description}; a daily run costs about {cost_s}")
+    for sec, label in (("github", "GitHub"), ("huggingface", "Hugging Face")):
+        env = cfg.sections[sec].token_env
+        print(f"{label} token ({env}): {'set' if cfg.token(sec) else 'not set'}")
+    return EXIT_OK
+
+
+def sources_list() -> int:
+    for name, c in collectors.REGISTRY.items():
+        extra = " (backfill)" if hasattr(c, "backfill") else ""
+        print(f"{name}\t{c.description}{extra}")
+    return EXIT_OK
+
+
+def cmd_backfill(cfg: Config, today: dt.date, since: dt.date, until: dt.date | None,
+                 sources: list[str] | None) -> int:
+    until = until or today
+    if since > until:
+        raise UsageError(f"--since {since} is after --until {until}")
+    if until > today:
+        raise UsageError(f"--until {until} is in the future (today is {today})")
+    able = [n for n, c in collectors.REGISTRY.items() if hasattr(c, "backfill")]
+    names = check_sources(sources, able)
+    if not names:
+        raise UsageError("no configured collector can backfill yet")
+    started = time.monotonic()
+    stop = runner.StopFlag().install()
+    try:
+        outcome = runner.backfill(cfg, since, until, names, today, stop=stop, say=say)
+    finally:
+        stop.restore()
+    print_outcome(outcome, started)
+    return EXIT_PARTIAL if outcome.failed else EXIT_OK
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)

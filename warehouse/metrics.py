@@ -1,0 +1,52 @@
+"""The metric catalogue: every metric's unit, kind and how a family aggregates its subjects.
+
+``aggregation``: ``sum`` adds the family's distinct subjects (roles primary and member); ``max`` takes
+the largest; ``primary`` takes only the subject that stands for the family (e.g. its first query).
+Subjects with role ``tracked`` or ``item`` are stored and charted one by one but never enter a
+family total, so a query's total is never added to its own models' rows.
+The README's metric table is checked against this list by a test.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    kind: str  # level | flow | rolling | ratio | score
+    aggregation: str  # sum | max | primary
+    description: str
+
+
+METRICS: list[Metric] = [
+    Metric("repo_count", "repositories", "level", "primary",
+           "GitHub search total_count for the query (name, description, topics) on that day"),
+    Metric("repos_created", "repositories", "flow", "primary",
+           "repositories matching the query created on that day (search with created:)"),
+    Metric("stars", "stars", "level", "sum", "stargazers_count of a repository"),
+    Metric("forks", "forks", "level", "sum", "forks_count of a repository"),
+    Metric("watchers", "watchers", "level", "sum",
+           "subscribers_count of a repository (GitHub's watchers_count repeats the stars)"),
+    Metric("open_issues", "issues", "level", "sum", "open_issues_count (issues and pull requests)"),
+    Metric("stars_gained", "stars", "flow", "sum",
+           "stars given on that day and still held (star history); unstars are invisible"),
+    Metric("dependents_repos", "repositories", "level", "sum",
+           "repositories listed as depending on the package (GitHub 'Used by')"),
+    Metric("dependents_packages", "packages", "level", "sum",
+           "packages listed as depending on the package (GitHub 'Used by')"),
+    Metric("trending_repos", "repositories", "level", "primary",
+           "rows of GitHub Trending matching the family's keywords"),
+    Metric("model_count", "models", "level", "max", "models the Hub lists for an author or search"),
+    Metric("derivative_models", "models", "level", "sum",
+           "models declaring a base model of the family (fine-tunes, quantizations, adapters, merges)"),
+    Metric("downloads_30d", "downloads", "rolling", "max",
+           "Hub downloads over the last 30 days (rolling window; never summed across days)"),
+    Metric("downloads_all_time", "downloads", "level", "max", "Hub downloadsAllTime"),
+    Metric("likes", "likes", "level", "max", "Hub likes"),
+    Metric("downloads_day", "downloads", "flow", "sum",
+           "downloads on that day (PyPI without mirrors, npm; for models derived from all-time)"),
+]
+
+BY_NAME = {m.name: m for m in METRICS}

@@ -1,0 +1,151 @@
+"""Recorded schema migrations: the only place the schema is created or changed.
+
+Each migration runs in its own transaction and is recorded in ``schema_migrations``.  Append new
+ones at the end; never edit one that has shipped.  Views are the query contract (README documents
+them); tables may change underneath.
+"""
+from __future__ import annotations
+
+import duckdb
+
+# Preference among methods for the same (day, subject, metric): a snapshot taken on the day beats a
+# value derived from snapshots, which beats a reconstruction; reference figures are charted apart.
+METHOD_RANK_SQL = ("CASE method WHEN 'snapshot' THEN 1 WHEN 'derived' THEN 2 "
+                   "WHEN 'backfill' THEN 3 ELSE 9 END")
+
+ECOSYSTEM_DAILY_V1 = f"""
+CREATE OR REPLACE VIEW ecosystem_daily AS
+WITH mem AS (
+    SELECT ecosystem, source, subject,
+           bool_or(role = 'primary') AS is_primary
+    FROM memberships WHERE role IN ('primary', 'member')
+    GROUP BY ecosystem, source, subject
+),
+expected AS (
+    SELECT ecosystem, source, count(*) AS n FROM mem GROUP BY ecosystem, source
+),
+obs AS (
+    SELECT o.day, m.ecosystem, o.source, o.metric, o.subject, o.value, o.method, m.is_primary
+    FROM observations o JOIN mem m ON m.source = o.source AND m.subject = o.subject
+    WHERE o.method IN ('snapshot', 'derived', 'backfill')
+),
+best_method AS (   -- one method per (day, ecosystem, metric): nothing counted twice
+    SELECT day, ecosystem, metric, arg_min(method, {METHOD_RANK_SQL}) AS method
+    FROM obs GROUP BY day, ecosystem, metric
+)
+SELECT o.day, o.ecosystem, o.metric,
+       CASE c.aggregation
+            WHEN 'sum' THEN sum(o.value)
+            WHEN 'max' THEN max(o.value)
+            ELSE max(o.value) FILTER (WHERE o.is_primary) END AS value,
+       count(DISTINCT o.subject) AS subjects_reporting,
+       any_value(e.n) AS subjects_expected,
+       any_value(b.method) AS method
+FROM obs o
+JOIN best_method b ON b.day = o.day AND b.ecosystem = o.ecosystem AND b.metric = o.metric
+                   AND b.method = o.method
+JOIN metrics c ON c.metric = o.metric
+LEFT JOIN expected e ON e.ecosystem = o.ecosystem AND e.source = o.source
+GROUP BY o.day, o.ecosystem, o.metric, c.aggregation
+HAVING c.aggregation <> 'primary' OR count(*) FILTER (WHERE o.is_primary) > 0
+"""
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "initial schema", [
+        """CREATE TABLE observations (
+            day DATE NOT NULL,
+            source VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            value DOUBLE NOT NULL,
+            method VARCHAR NOT NULL,
+            flags VARCHAR NOT NULL DEFAULT '',
+            run_id VARCHAR,
+            collected_at TIMESTAMP,
+            PRIMARY KEY (day, source, metric, subject, method))""",
+        """CREATE TABLE subjects (
+            source VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            canonical VARCHAR,
+            first_seen DATE,
+            last_seen DATE,
+            PRIMARY KEY (source, subject))""",
+        """CREATE TABLE memberships (
+            ecosystem VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            PRIMARY KEY (ecosystem, source, subject, role))""",
+        """CREATE TABLE ecosystems (
+            ecosystem VARCHAR PRIMARY KEY,
+            label VARCHAR NOT NULL,
+            color VARCHAR,
+            first_release DATE,
+            position INTEGER)""",
+        """CREATE TABLE events (
+            day DATE NOT NULL,
+            label VARCHAR NOT NULL,
+            ecosystem VARCHAR,
+            PRIMARY KEY (day, label))""",
+        """CREATE TABLE metrics (
+            metric VARCHAR PRIMARY KEY,
+            unit VARCHAR,
+            kind VARCHAR NOT NULL,
+            aggregation VARCHAR NOT NULL,
+            description VARCHAR)""",
+        """CREATE TABLE runs (
+            run_id VARCHAR NOT NULL,
+            collector VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            mode VARCHAR NOT NULL,
+            started_at TIMESTAMP,
+            ended_at TIMESTAMP,
+            status VARCHAR NOT NULL,
+            requests VARCHAR,
+            rows_written BIGINT,
+            error VARCHAR,
+            PRIMARY KEY (run_id, collector))""",
+        """CREATE TABLE state (
+            source VARCHAR NOT NULL,
+            key VARCHAR NOT NULL,
+            value VARCHAR,
+            updated_at TIMESTAMP,
+            PRIMARY KEY (source, key))""",
+        ECOSYSTEM_DAILY_V1,
+    ]),
+]
+
+
+def applied(con: duckdb.DuckDBPyConnection) -> set[int]:
+    con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)""")
+    return {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction; return the versions applied."""
+    done = applied(con)
+    ran = []
+    for version, name, statements in MIGRATIONS:
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in statements:
+                con.execute(stmt)
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        ran.append(version)
+    return ran
+
+
+def pending(con: duckdb.DuckDBPyConnection) -> list[int]:
+    try:
+        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    except duckdb.Error:
+        done = set()
+    return [v for v, _, _ in MIGRATIONS if v not in done]

@@ -1,0 +1,299 @@
+"""The save half: write collected batches in one short transaction, or spool them when locked out.
+
+Observations arrive as one Arrow table per commit and are upserted with ``INSERT … SELECT … ON
+CONFLICT`` keyed by (day, source, metric, subject, method): re-running a day changes nothing.
+When the warehouse stays locked past ``[storage] lock_wait_seconds`` (a DuckDB CLI session left
+open), the rows go to ``pending_dir`` as gzip JSON and are merged on the next successful open.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import duckdb
+import pyarrow as pa
+
+from collectors.base import Batch, Membership, Observation, Subject
+from jobs.config import Config
+from warehouse import db, migrations
+from warehouse.metrics import METRICS
+
+log = logging.getLogger("ecotrend.warehouse")
+
+# Extra tables a Batch may carry: name -> key columns.  The tables are created by migrations.
+EXTRA_TABLE_KEYS: dict[str, list[str]] = {}
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    collector: str
+    day: dt.date
+    mode: str  # run | collect | backfill | replay
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    status: str = "ok"  # ok | partial | failed | interrupted | skipped
+    requests: dict[str, int] = field(default_factory=dict)
+    rows_written: int = 0
+    error: str = ""
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def open_writer(cfg: Config, wait_seconds: float | None = None,
+                say: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open for writing (brief!), apply migrations, refresh the catalogue and merge spooled rows."""
+    wait = cfg.storage.lock_wait_seconds if wait_seconds is None else wait_seconds
+    con = db.connect(cfg.database, read_only=False, wait_seconds=wait, say=say)
+    try:
+        migrations.migrate(con)
+        _sync_catalogue(con)
+        merge_pending(con, cfg)
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _sync_catalogue(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [(m.name, m.unit, m.kind, m.aggregation, m.description) for m in METRICS]
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM metrics")
+    con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows)  # a catalogue of ~20 rows
+    con.execute("COMMIT")
+
+
+def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config, memberships: Iterable[Membership]) -> None:
+    """Make ecosystems, events and memberships mirror the config (the config is their truth)."""
+    ecos = pa.table({
+        "ecosystem": [e.key for e in cfg.ecosystems],
+        "label": [e.label for e in cfg.ecosystems],
+        "color": [e.color for e in cfg.ecosystems],
+        "first_release": [dt.date.fromisoformat(e.first_release) if e.first_release else None
+                          for e in cfg.ecosystems],
+        "position": list(range(len(cfg.ecosystems))),
+    })
+    seen_events = {}
+    for ev in cfg.events:
+        seen_events[(ev.day, ev.label)] = ev
+    events = pa.table({
+        "day": [dt.date.fromisoformat(e.day) for e in seen_events.values()],
+        "label": [e.label for e in seen_events.values()],
+        "ecosystem": [e.ecosystem or None for e in seen_events.values()],
+    }, schema=pa.schema([("day", pa.date32()), ("label", pa.string()), ("ecosystem", pa.string())]))
+    mem_rows = {(m.ecosystem, m.source, m.subject, m.role) for m in memberships}
+    mems = pa.table({
+        "ecosystem": [r[0] for r in mem_rows], "source": [r[1] for r in mem_rows],
+        "subject": [r[2] for r in mem_rows], "role": [r[3] for r in mem_rows],
+    }, schema=pa.schema([(n, pa.string()) for n in ("ecosystem", "source", "subject", "role")]))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM ecosystems")
+        con.register("_ecos", ecos)
+        con.execute("INSERT INTO ecosystems SELECT * FROM _ecos")
+        con.execute("DELETE FROM events")
+        con.register("_events", events)
+        con.execute("INSERT INTO events SELECT * FROM _events")
+        con.execute("DELETE FROM memberships")
+        con.register("_mems", mems)
+        con.execute("INSERT INTO memberships SELECT * FROM _mems")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for n in ("_ecos", "_events", "_mems"):
+            con.unregister(n)
+
+
+def _obs_table(obs: list[Observation], run_id: str, collected_at: dt.datetime) -> pa.Table:
+    dedup: dict[tuple, Observation] = {}
+    for o in obs:
+        dedup[o.key()] = o  # the last word of a run on a key wins
+    rows = list(dedup.values())
+    return pa.table({
+        "day": pa.array([o.day for o in rows], pa.date32()),
+        "source": pa.array([o.source for o in rows], pa.string()),
+        "metric": pa.array([o.metric for o in rows], pa.string()),
+        "subject": pa.array([o.subject for o in rows], pa.string()),
+        "value": pa.array([float(o.value) for o in rows], pa.float64()),
+        "method": pa.array([o.method for o in rows], pa.string()),
+        "flags": pa.array([o.flags or "" for o in rows], pa.string()),
+        "run_id": pa.array([run_id] * len(rows), pa.string()),
+        "collected_at": pa.array([collected_at.replace(tzinfo=None)] * len(rows), pa.timestamp("us")),
+    })
+
+
+def upsert_observations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
+    if table.num_rows == 0:
+        return 0
+    con.register("_obs", table)
+    try:
+        con.execute("""
+            INSERT INTO observations BY NAME SELECT * FROM _obs
+            ON CONFLICT (day, source, metric, subject, method) DO UPDATE SET
+                value = excluded.value, flags = excluded.flags,
+                run_id = excluded.run_id, collected_at = excluded.collected_at""")
+    finally:
+        con.unregister("_obs")
+    return table.num_rows
+
+
+def _upsert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    keys = EXTRA_TABLE_KEYS[name]
+    dedup = {tuple(r[k] for k in keys): r for r in rows}
+    table = pa.Table.from_pylist(list(dedup.values()))
+    cols = table.column_names
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
+    con.register("_rows", table)
+    try:
+        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows "  # names from code, not input
+                    f"ON CONFLICT ({', '.join(keys)}) {conflict}")
+    finally:
+        con.unregister("_rows")
+    return len(dedup)
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, day: dt.date,
+                collected_at: dt.datetime | None = None) -> int:
+    """Write one batch inside the caller's transaction; return the rows written."""
+    collected_at = collected_at or dt.datetime.now(dt.UTC)
+    n = upsert_observations(con, _obs_table(batch.observations, run_id, collected_at))
+    for s in {(s.source, s.subject): s for s in batch.subjects}.values():
+        con.execute("""
+            INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
+                canonical = excluded.canonical, last_seen = excluded.last_seen""",
+                    [s.source, s.subject, s.kind, s.canonical or s.subject, day, day])
+    for name, rows in batch.tables.items():
+        n += _upsert_rows(con, name, rows)
+    now = collected_at.replace(tzinfo=None)
+    for key, value in batch.state.items():
+        con.execute("""INSERT INTO state VALUES (?, ?, ?, ?) ON CONFLICT (source, key)
+                       DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""",
+                    [batch.source, key, value, now])
+    return n
+
+
+def write_run(con: duckdb.DuckDBPyConnection, rec: RunRecord) -> None:
+    con.execute("""
+        INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (run_id, collector) DO UPDATE SET ended_at = excluded.ended_at,
+            status = excluded.status, requests = excluded.requests,
+            rows_written = excluded.rows_written, error = excluded.error""",
+                [rec.run_id, rec.collector, rec.day, rec.mode,
+                 rec.started_at.replace(tzinfo=None) if rec.started_at else None,
+                 rec.ended_at.replace(tzinfo=None) if rec.ended_at else None, rec.status,
+                 json.dumps(rec.requests, sort_keys=True), rec.rows_written, rec.error or None])
+
+
+def commit(con: duckdb.DuckDBPyConnection, items: list[tuple[Batch | None, RunRecord]]) -> int:
+    """Write batches and their run records in one transaction; all or nothing."""
+    total = 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for batch, rec in items:
+            if batch is not None:
+                rec.rows_written = write_batch(con, batch, rec.run_id, rec.day)
+                total += rec.rows_written
+            write_run(con, rec)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return total
+
+
+# -- spooling -------------------------------------------------------------------------------------
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def spool(cfg: Config, items: list[tuple[Batch | None, RunRecord]],
+          memberships: list[Membership] | None = None) -> Path:
+    """Write a run's rows to pending_dir atomically; merged on the next successful open."""
+    folder = cfg.pending_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "version": 1,
+        "items": [
+            {
+                "batch": None if b is None else {
+                    "source": b.source,
+                    "observations": [[o.day.isoformat(), o.source, o.metric, o.subject, o.value,
+                                      o.method, o.flags] for o in b.observations],
+                    "subjects": [asdict(s) for s in b.subjects],
+                    "tables": {k: [{kk: _jsonable(vv) for kk, vv in r.items()} for r in rows]
+                               for k, rows in b.tables.items()},
+                    "state": b.state,
+                },
+                "run": {**{k: _jsonable(v) for k, v in asdict(r).items()}},
+            }
+            for b, r in items
+        ],
+    }
+    run_id = items[0][1].run_id if items else new_run_id()
+    path = folder / f"{run_id}-{uuid.uuid4().hex[:4]}.json.gz"
+    tmp = path.with_name(path.name + ".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+    os.replace(tmp, path)
+    return path
+
+
+def _load_spool(path: Path) -> list[tuple[Batch | None, RunRecord]]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        payload = json.load(fh)
+    out = []
+    for item in payload["items"]:
+        b = item["batch"]
+        batch = None
+        if b is not None:
+            batch = Batch(source=b["source"])
+            batch.observations = [Observation(dt.date.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5],
+                                              r[6]) for r in b["observations"]]
+            batch.subjects = [Subject(**s) for s in b["subjects"]]
+            batch.tables = b["tables"]
+            batch.state = b["state"]
+        r = item["run"]
+        rec = RunRecord(run_id=r["run_id"], collector=r["collector"], day=dt.date.fromisoformat(r["day"]),
+                        mode=r["mode"], started_at=dt.datetime.fromisoformat(r["started_at"]),
+                        ended_at=dt.datetime.fromisoformat(r["ended_at"]) if r["ended_at"] else None,
+                        status=r["status"], requests=r["requests"], rows_written=r["rows_written"],
+                        error=r["error"])
+        out.append((batch, rec))
+    return out
+
+
+def merge_pending(con: duckdb.DuckDBPyConnection, cfg: Config) -> int:
+    """Merge spooled runs, oldest first; a merged file is deleted only after its commit."""
+    folder = cfg.pending_dir
+    if not folder.is_dir():
+        return 0
+    merged = 0
+    for path in sorted(folder.glob("*.json.gz")):
+        try:
+            items = _load_spool(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.error("pending file %s is unreadable (%s); left in place", path.name, exc)
+            continue
+        commit(con, items)
+        path.unlink()
+        merged += 1
+        log.info("merged spooled rows from %s", path.name)
+    return merged
