@@ -114,6 +114,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             PRIMARY KEY (source, key))""",
         ECOSYSTEM_DAILY_V1,
     ]),
+    (7, "gaps: days a catch-up could not reconstruct", [
+        """CREATE TABLE gaps (
+            day DATE NOT NULL,
+            collector VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            reason VARCHAR,
+            recorded_at TIMESTAMP,
+            run_id VARCHAR,
+            PRIMARY KEY (day, collector))""",
+    ]),
 ]
 
 
