@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from collectors.github_search import GithubSearch
+from collectors.hf_models import HfModels
+from collectors.npm import Npm
+from collectors.pypi import Pypi
 
-REGISTRY = {c.name: c for c in (GithubSearch(),)}
+REGISTRY = {c.name: c for c in (GithubSearch(), HfModels(), Pypi(), Npm())}
 
 
 def names() -> list[str]:

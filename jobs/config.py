@@ -68,7 +68,7 @@ SECTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "token_env": (_str, "HF_TOKEN"),
         "top_models": (_int, 10),
     },
-    "pypi": {"api_url": (_str, "https://pypistats.org/api")},
+    "pypi": {"api_url": (_str, "https://pypistats.org/api"), "requests_per_minute": (_num, 30)},
     "npm": {"api_url": (_str, "https://api.npmjs.org"), "start": (_str, "2023-01-01")},
     "schedule": {"time": (_str, "02:00"), "timezone": (_str, "UTC")},
     "alerts": {"command": (_str, "")},
@@ -257,6 +257,10 @@ def parse_config(raw: dict, path: Path, name: str | None = None) -> Config:
         raise ConfigError(f"{name}: schedule.timezone: unknown time zone "
                           f"'{sections['schedule']['timezone']}'") from None
     _check_date(f"{name}: npm.start", sections["npm"]["start"])
+    if sections["pypi"]["requests_per_minute"] <= 0:
+        raise ConfigError(f"{name}: pypi.requests_per_minute: must be above 0")
+    if sections["huggingface"]["top_models"] < 0:
+        raise ConfigError(f"{name}: huggingface.top_models: must be 0 or more")
 
     ecos_raw = raw.get("ecosystem", [])
     if not isinstance(ecos_raw, list):

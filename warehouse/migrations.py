@@ -124,6 +124,41 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             run_id VARCHAR,
             PRIMARY KEY (day, collector))""",
     ]),
+    (3, "model adoption: daily model downloads derived from all-time counters; top models per family", [
+        """CREATE TABLE hf_top_models (
+            day DATE NOT NULL,
+            ecosystem VARCHAR NOT NULL,
+            rank INTEGER NOT NULL,
+            model VARCHAR NOT NULL,
+            downloads_30d DOUBLE,
+            PRIMARY KEY (day, ecosystem, rank))""",
+        # Downloads a model got on a day = its downloadsAllTime snapshot minus the previous day's.
+        # Only consecutive days: a missing snapshot leaves a gap rather than a two-day lump.  A
+        # counter that went backwards gives value NULL, flag 'counter_backwards' (shown, not
+        # charted); an unchanged counter gives 0, flag 'stalled' (the Hub refreshes late).
+        """CREATE OR REPLACE VIEW model_downloads_daily AS
+        WITH snap AS (
+            SELECT o.day, o.source, o.subject, o.value
+            FROM observations o
+            JOIN subjects s ON s.source = o.source AND s.subject = o.subject AND s.kind = 'model'
+            WHERE o.source = 'huggingface' AND o.metric = 'downloads_all_time'
+              AND o.method = 'snapshot'
+        ),
+        pairs AS (
+            SELECT day, source, subject, value,
+                   lag(day) OVER (PARTITION BY source, subject ORDER BY day) AS prev_day,
+                   lag(value) OVER (PARTITION BY source, subject ORDER BY day) AS prev_value
+            FROM snap
+        )
+        SELECT day, source, 'downloads_day' AS metric, subject,
+               CASE WHEN value >= prev_value THEN value - prev_value END AS value,
+               value - prev_value AS delta,
+               'derived' AS method,
+               CASE WHEN value < prev_value THEN 'counter_backwards'
+                    WHEN value = prev_value THEN 'stalled' ELSE '' END AS flags
+        FROM pairs
+        WHERE prev_day = day - INTERVAL 1 DAY""",
+    ]),
 ]
 
 

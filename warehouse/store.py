@@ -29,6 +29,7 @@ log = logging.getLogger("ecotrend.warehouse")
 
 # Extra tables a Batch may carry: name -> key columns.  The tables are created by migrations.
 EXTRA_TABLE_KEYS: dict[str, list[str]] = {}
+EXTRA_TABLE_KEYS["hf_top_models"] = ["day", "ecosystem", "rank"]  # each family's top Hub models
 EXTRA_TABLE_KEYS["gaps"] = ["day", "collector"]  # days a catch-up could not rebuild
 
 

@@ -7,6 +7,9 @@ from typing import Any, Callable
 # prefix -> module under collectors.fake
 MODULES = {
     "github": "collectors.fake.github",
+    "hf": "collectors.fake.hf",
+    "pypistats": "collectors.fake.pypi",
+    "npm": "collectors.fake.npm",
 }
 
 

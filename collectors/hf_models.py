@@ -1,0 +1,294 @@
+"""Hugging Face model families: counts, downloads and likes per author/search, per model, derivatives.
+
+Plain HTTP through the shared :class:`~collectors.http.HttpClient` rather than ``huggingface_hub``:
+one session, one raw archive, one request budget for every source; ``huggingface_hub`` reads
+``HF_ENDPOINT`` at import time and keeps its own session, retries and cache, none of which would
+be archived or counted.
+
+Calls:
+
+- ``GET {endpoint}/api/models?author=A|search=S&sort=downloads&limit=1000&expand=downloads&
+  expand=downloadsAllTime&expand=likes&expand=createdAt``, following ``link: <…>; rel="next"``
+  cursors to the end: the list has no total in its body, and per-query sums need every model.
+- ``GET {endpoint}/api/models?filter=base_model:{kind}:{base}&limit=1000&expand=likes`` per base
+  model and kind (finetune, quantized, adapter, merge): only the count matters, so one small field
+  is asked for; a ``x-total-count`` header, when the Hub sends one, ends the count after one page.
+- ``GET {endpoint}/api/models/{id}?expand=…`` per explicitly configured model; a renamed model
+  answers 307 to its new name, which is recorded as the subject's canonical id.
+
+Subjects (source ``huggingface``):
+
+- ``author:{name}`` / ``search:{text}`` (kind ``query``, role ``tracked``): ``model_count``,
+  ``downloads_30d``, ``downloads_all_time``, ``likes`` summed over the query's distinct models.
+- ``family:{ecosystem}`` (kind ``family``, role ``primary``): the same four metrics over the union
+  of the family's queries, each model once.  Two queries of one family overlap (``author:meta-llama``
+  and ``search:llama`` share most models), so adding queries would count models twice and taking
+  the largest would miss the complement; the union is exact and costs no extra call.
+- ``{owner/model}`` (kind ``model``, role ``item``): explicit ``hf_models`` and each family's top
+  ``[huggingface] top_models`` by 30-day downloads (listed per day in ``hf_top_models``).
+- ``{base}#{kind}`` (kind ``derivatives``, role ``member``): ``derivative_models``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from collectors.base import Batch, Context, Membership, Subject
+from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
+from collectors.github_common import parse_links
+from jobs.config import Config
+
+PAGE_LIMIT = 1000  # the Hub's largest page; fewer calls per query
+MAX_PAGES = 2000  # a guard against a cursor that never ends
+EXPAND = ("downloads", "downloadsAllTime", "likes", "createdAt")
+DERIVATIVE_KINDS = ("finetune", "quantized", "adapter", "merge")
+TOTAL_HEADERS = ("x-total-count",)
+
+
+@dataclass
+class ModelRow:
+    id: str
+    downloads: int  # rolling 30 days
+    all_time: int
+    likes: int
+
+
+def query_subject(kind: str, value: str) -> str:
+    return f"{kind}:{value}"
+
+
+def family_subject(eco_key: str) -> str:
+    return f"family:{eco_key}"
+
+
+def derivative_subject(base: str, kind: str) -> str:
+    return f"{base}#{kind}"
+
+
+def family_queries(eco: Any) -> list[tuple[str, str]]:
+    """(param, value) for each of a family's list queries: authors first, then searches."""
+    return [("author", a) for a in eco.hf_authors] + [("search", s) for s in eco.hf_searches]
+
+
+def _int_field(item: dict, name: str, where: str) -> int:
+    v = item.get(name)
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ParseError(f"{where}: model '{item.get('id')}' has no integer '{name}'")
+    return v
+
+
+def parse_model(item: Any, where: str) -> ModelRow:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise ParseError(f"{where}: a model entry has no id")
+    return ModelRow(item["id"], _int_field(item, "downloads", where),
+                    _int_field(item, "downloadsAllTime", where), _int_field(item, "likes", where))
+
+
+def totals(models: Iterable[ModelRow]) -> dict[str, int]:
+    rows = list(models)
+    return {"model_count": len(rows), "downloads_30d": sum(m.downloads for m in rows),
+            "downloads_all_time": sum(m.all_time for m in rows), "likes": sum(m.likes for m in rows)}
+
+
+class HfModels:
+    name = "hf_models"
+    source = "huggingface"
+    description = "Hugging Face model counts, downloads (30-day and all-time), likes, derivatives"
+
+    # -- config -----------------------------------------------------------------------------------
+    def memberships(self, cfg: Config) -> Iterable[Membership]:
+        for eco in cfg.ecosystems:
+            qs = family_queries(eco)
+            if qs:
+                yield Membership(eco.key, self.source, family_subject(eco.key), "primary")
+            for param, value in qs:
+                yield Membership(eco.key, self.source, query_subject(param, value), "tracked")
+            for m in eco.hf_models:
+                yield Membership(eco.key, self.source, m, "item")
+            for base in eco.hf_base_models:
+                for kind in DERIVATIVE_KINDS:
+                    yield Membership(eco.key, self.source, derivative_subject(base, kind), "member")
+
+    @staticmethod
+    def distinct_queries(cfg: Config) -> list[tuple[str, str]]:
+        seen: dict[tuple[str, str], None] = {}
+        for eco in cfg.ecosystems:
+            for q in family_queries(eco):
+                seen.setdefault(q, None)
+        return list(seen)
+
+    @staticmethod
+    def distinct(cfg: Config, attr: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for eco in cfg.ecosystems:
+            for v in getattr(eco, attr):
+                seen.setdefault(v, None)
+        return list(seen)
+
+    def estimate(self, cfg: Config) -> dict[str, int]:
+        """The fewest calls: one page per query and derivative count, one per explicit model."""
+        return {"models": len(self.distinct_queries(cfg))
+                + len(DERIVATIVE_KINDS) * len(self.distinct(cfg, "hf_base_models")),
+                "model_info": len(self.distinct(cfg, "hf_models"))}
+
+    # -- fetch ------------------------------------------------------------------------------------
+    def _get(self, ctx: Context, url: str, resource: str, params: Any = None):
+        return ctx.http.get(url, source=self.source, resource=resource, params=params,
+                            token=ctx.config.token("huggingface"))
+
+    def pages(self, ctx: Context, params: list[tuple[str, Any]], what: str):
+        """Yield (response, list) per page, following link rel="next" cursors."""
+        url: str | None = f"{ctx.config.huggingface.endpoint}/api/models"
+        page_params: Any = params
+        seen: set[str] = set()
+        n = 0
+        while url:
+            n += 1
+            if n > MAX_PAGES:
+                raise UpstreamError(f"{what}: more than {MAX_PAGES} pages; cursor does not end")
+            resp = self._get(ctx, url, "models", page_params)
+            data = resp.json()
+            if not isinstance(data, list):
+                raise ParseError(f"{what}: expected a JSON list of models")
+            yield resp, data
+            nxt = parse_links(resp.headers.get("link")).get("next")
+            if nxt and nxt in seen:
+                raise UpstreamError(f"{what}: the next cursor repeats itself")
+            if nxt:
+                seen.add(nxt)
+            url, page_params = nxt, None  # the next link carries the whole query
+
+    def list_query(self, ctx: Context, param: str, value: str) -> dict[str, ModelRow]:
+        """Every model of one author/search, by id (distinct even if a page repeats one)."""
+        params: list[tuple[str, Any]] = [(param, value), ("sort", "downloads"), ("limit", PAGE_LIMIT)]
+        params += [("expand", e) for e in EXPAND]
+        what = query_subject(param, value)
+        out: dict[str, ModelRow] = {}
+        for _resp, items in self.pages(ctx, params, what):
+            for item in items:
+                m = parse_model(item, what)
+                out[m.id] = m
+        return out
+
+    def count_derivatives(self, ctx: Context, base: str, kind: str) -> int:
+        params: list[tuple[str, Any]] = [("filter", f"base_model:{kind}:{base}"), ("limit", PAGE_LIMIT),
+                                         ("expand", "likes")]
+        what = derivative_subject(base, kind)
+        ids: set[str] = set()
+        for i, (resp, items) in enumerate(self.pages(ctx, params, what)):
+            if i == 0:
+                for h in TOTAL_HEADERS:
+                    v = resp.headers.get(h, "")
+                    if v.strip().isdigit():
+                        return int(v)
+            for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    raise ParseError(f"{what}: a model entry has no id")
+                ids.add(item["id"])
+        return len(ids)
+
+    def model_info(self, ctx: Context, model: str) -> tuple[ModelRow, str]:
+        """One model's figures and its canonical id (after a 307 rename)."""
+        url = f"{ctx.config.huggingface.endpoint}/api/models/{model}"
+        resp = self._get(ctx, url, "model_info", [("expand", e) for e in EXPAND])
+        data = resp.json()
+        row = parse_model(data, model)
+        return row, row.id
+
+    # -- collect ----------------------------------------------------------------------------------
+    def collect(self, ctx: Context) -> Batch:
+        cfg = ctx.config
+        batch = Batch(self.source)
+        day = ctx.day
+        top_n = int(cfg.huggingface.top_models)
+        attempted = 0
+
+        def fail(what: str, exc: SourceError) -> None:
+            batch.failures.append(f"{what}: {exc}")
+
+        # 1. list queries, each fetched once even when two families share it
+        results: dict[tuple[str, str], dict[str, ModelRow]] = {}
+        for param, value in self.distinct_queries(cfg):
+            attempted += 1
+            subj = query_subject(param, value)
+            try:
+                models = self.list_query(ctx, param, value)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                fail(subj, exc)
+                continue
+            results[(param, value)] = models
+            for metric, v in totals(models.values()).items():
+                batch.add(day, metric, subj, v)
+            batch.subjects.append(Subject(self.source, subj, "query", subj))
+
+        # 2. families: the union of their queries; nothing when one of them failed
+        stored_models: dict[str, ModelRow] = {}
+        top_rows: list[dict[str, Any]] = []
+        for eco in cfg.ecosystems:
+            qs = family_queries(eco)
+            if not qs:
+                continue
+            if any(q not in results for q in qs):
+                batch.notes.append(f"family:{eco.key}: not stored, a query of the family failed")
+                continue
+            union: dict[str, ModelRow] = {}
+            for q in qs:
+                union.update(results[q])
+            subj = family_subject(eco.key)
+            for metric, v in totals(union.values()).items():
+                batch.add(day, metric, subj, v)
+            batch.subjects.append(Subject(self.source, subj, "family", subj))
+            ranked = sorted(union.values(), key=lambda m: (-m.downloads, m.id))[:top_n]
+            for rank, m in enumerate(ranked, 1):
+                stored_models[m.id] = m
+                top_rows.append({"day": day, "ecosystem": eco.key, "rank": rank, "model": m.id,
+                                 "downloads_30d": m.downloads})
+        if top_rows:
+            batch.tables["hf_top_models"] = top_rows
+
+        # 3. explicit models: one call each, so renames are seen
+        for model in self.distinct(cfg, "hf_models"):
+            attempted += 1
+            try:
+                row, canonical = self.model_info(ctx, model)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                fail(f"model {model}", exc)
+                continue
+            if canonical != model:
+                batch.notes.append(f"model {model} is now {canonical} (redirected); stored under "
+                                   f"{model}, canonical id recorded")
+            self._model_rows(batch, day, model, row, canonical)
+            stored_models.pop(model, None)
+        for mid, row in stored_models.items():
+            self._model_rows(batch, day, mid, row, mid)
+
+        # 4. derivatives per base model and relation
+        for base in self.distinct(cfg, "hf_base_models"):
+            for kind in DERIVATIVE_KINDS:
+                attempted += 1
+                subj = derivative_subject(base, kind)
+                try:
+                    n = self.count_derivatives(ctx, base, kind)
+                except (NetworkUnavailable, RateLimitExhausted):
+                    raise
+                except SourceError as exc:
+                    fail(subj, exc)
+                    continue
+                batch.add(day, "derivative_models", subj, n)
+                batch.subjects.append(Subject(self.source, subj, "derivatives", subj))
+
+        if attempted and len(batch.failures) == attempted:
+            raise SourceError(f"all {attempted} Hub requests failed; first: {batch.failures[0]}")
+        return batch
+
+    def _model_rows(self, batch: Batch, day: dt.date, subject: str, row: ModelRow, canonical: str) -> None:
+        batch.add(day, "downloads_30d", subject, row.downloads)
+        batch.add(day, "downloads_all_time", subject, row.all_time)
+        batch.add(day, "likes", subject, row.likes)
+        batch.subjects.append(Subject(self.source, subject, "model", canonical))

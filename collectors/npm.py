@@ -1,0 +1,211 @@
+"""npm downloads per day: ``GET {api_url}/downloads/range/{start}:{end}/{pkg}``.
+
+npm's limits: a single-package range covers at most 18 months (``SINGLE_DAYS``), the bulk form
+(comma-separated names, unscoped packages only) at most 128 packages and 365 days; nothing exists
+before 2015-01-10.  A day is processed soon after UTC midnight, so runs ask up to yesterday and
+re-read the last ``REREAD_DAYS`` already stored (late or corrected figures).
+
+The first run of a package goes back to ``[npm] start``; later runs add the new days.  Unscoped
+packages that need the same range are asked in bulk when that takes fewer calls than one range per
+package; scoped packages are always asked alone, their name URL-encoded (``@scope%2Fname``).
+Rows are upserted by day (method ``snapshot``: npm's own figure for that day), never duplicated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from collectors.base import Batch, Context, Membership, Subject
+from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
+from collectors.pypi import configured
+from jobs.config import Config
+
+EARLIEST = dt.date(2015, 1, 10)
+SINGLE_DAYS = 540  # a little under 18 months, so every call stays inside npm's limit
+BULK_DAYS = 365
+BULK_NAMES = 128
+REREAD_DAYS = 3
+
+Call = tuple[tuple[str, ...], dt.date, dt.date]  # (packages, start, end); bulk when several
+
+
+def chunks(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, dt.date]]:
+    out = []
+    s = start
+    while s <= end:
+        e = min(end, s + dt.timedelta(days=days - 1))
+        out.append((s, e))
+        s = e + dt.timedelta(days=1)
+    return out
+
+
+def plan(starts: dict[str, dt.date], end: dt.date) -> list[Call]:
+    """The fewest calls covering each package from its start to ``end``, within npm's limits."""
+    calls: list[Call] = []
+    groups: dict[dt.date, list[str]] = {}
+    for pkg, start in starts.items():
+        if start > end:
+            continue
+        if pkg.startswith("@"):
+            calls += [((pkg,), s, e) for s, e in chunks(start, end, SINGLE_DAYS)]
+        else:
+            groups.setdefault(start, []).append(pkg)
+    for start, pkgs in sorted(groups.items()):
+        single = len(pkgs) * len(chunks(start, end, SINGLE_DAYS))
+        bulk = math.ceil(len(pkgs) / BULK_NAMES) * len(chunks(start, end, BULK_DAYS))
+        if len(pkgs) >= 2 and bulk < single:
+            for i in range(0, len(pkgs), BULK_NAMES):
+                names = tuple(pkgs[i:i + BULK_NAMES])
+                calls += [(names, s, e) for s, e in chunks(start, end, BULK_DAYS)]
+        else:
+            for pkg in pkgs:
+                calls += [((pkg,), s, e) for s, e in chunks(start, end, SINGLE_DAYS)]
+    return calls
+
+
+def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
+    if not isinstance(data, dict):
+        raise ParseError(f"npm answer for '{pkg}' is not an object")
+    if "error" in data:
+        raise UpstreamError(f"npm: {pkg}: {str(data['error'])[:80]}")
+    rows = data.get("downloads")
+    if not isinstance(rows, list):
+        raise ParseError(f"npm answer for '{pkg}' has no downloads list")
+    out: dict[dt.date, int] = {}
+    for row in rows:
+        try:
+            day = dt.date.fromisoformat(str(row.get("day")))
+        except (AttributeError, ValueError):
+            raise ParseError(f"npm answer for '{pkg}': a row has no day") from None
+        n = row.get("downloads")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ParseError(f"npm answer for '{pkg}': no integer downloads on {day}")
+        out[day] = n
+    return out
+
+
+class Npm:
+    name = "npm"
+    source = "npm"
+    description = "npm downloads per day (api.npmjs.org ranges, backfilled to [npm] start)"
+
+    def memberships(self, cfg: Config) -> Iterable[Membership]:
+        for eco in cfg.ecosystems:
+            for p in eco.npm_packages:
+                yield Membership(eco.key, self.source, p, "member")
+
+    def packages(self, cfg: Config) -> list[str]:
+        return configured(cfg, "npm_packages")
+
+    def estimate(self, cfg: Config) -> dict[str, int]:
+        """A daily increment: one range for the unscoped packages together, one per scoped one."""
+        pkgs = self.packages(cfg)
+        day = dt.date.today()
+        calls = plan({p: day - dt.timedelta(days=REREAD_DAYS) for p in pkgs}, day - dt.timedelta(days=1))
+        return {"range": len(calls)}
+
+    # -- fetch ------------------------------------------------------------------------------------
+    def fetch(self, ctx: Context, call: Call) -> dict[str, dict[dt.date, int] | SourceError]:
+        """One range call → per package its days, or the error that package met."""
+        pkgs, start, end = call
+        names = ",".join(quote(p, safe="@") for p in pkgs)
+        url = f"{ctx.config.npm.api_url}/downloads/range/{start.isoformat()}:{end.isoformat()}/{names}"
+        resp = ctx.http.get(url, source=self.source, resource="range")
+        data = resp.json()
+        if len(pkgs) == 1:
+            return {pkgs[0]: parse_range(data, pkgs[0])}
+        if not isinstance(data, dict):
+            raise ParseError("npm bulk answer is not an object")
+        if "error" in data:
+            raise UpstreamError(f"npm bulk: {str(data['error'])[:80]}")
+        out: dict[str, dict[dt.date, int] | SourceError] = {}
+        for p in pkgs:
+            if data.get(p) is None:  # the registry nulls unknown names in bulk answers
+                out[p] = UpstreamError(f"npm does not know '{p}'")
+            else:
+                try:
+                    out[p] = parse_range(data[p], p)
+                except SourceError as exc:
+                    out[p] = exc
+        return out
+
+    def run_calls(self, ctx: Context, batch: Batch, calls: list[Call],
+                  clip: tuple[dt.date, dt.date] | None = None) -> tuple[dict[str, dt.date], set[str]]:
+        """Make the calls, add rows to the batch; → (last day stored per package, failed packages)."""
+        last: dict[str, dt.date] = {}
+        failed: set[str] = set()
+        for call in calls:
+            if ctx.interrupted():
+                break
+            try:
+                got = self.fetch(ctx, call)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                got = {p: exc for p in call[0]}
+            for pkg, series in got.items():
+                if isinstance(series, SourceError):
+                    if pkg not in failed:
+                        batch.failures.append(f"package {pkg}: {series}")
+                    failed.add(pkg)
+                    continue
+                for day, n in sorted(series.items()):
+                    if clip and not clip[0] <= day <= clip[1]:
+                        continue
+                    batch.add(day, "downloads_day", pkg, n)
+                    last[pkg] = max(last.get(pkg, day), day)
+                batch.subjects.append(Subject(self.source, pkg, "package", pkg))
+        return last, failed
+
+    def _start(self, ctx: Context) -> dt.date:
+        return max(EARLIEST, dt.date.fromisoformat(ctx.config.npm.start))
+
+    def _note_through(self, ctx: Context, batch: Batch, last: dict[str, dt.date], failed: set[str]) -> None:
+        for pkg, day in last.items():
+            if pkg in failed:
+                continue
+            old = ctx.get_state(self.source, f"through:{pkg}")
+            if not old or day > dt.date.fromisoformat(old):
+                batch.state[f"through:{pkg}"] = day.isoformat()
+
+    def collect(self, ctx: Context) -> Batch:
+        batch = Batch(self.source)
+        end = ctx.day - dt.timedelta(days=1)
+        starts: dict[str, dt.date] = {}
+        for pkg in self.packages(ctx.config):
+            through = ctx.get_state(self.source, f"through:{pkg}")
+            if through:
+                starts[pkg] = max(EARLIEST, dt.date.fromisoformat(through) - dt.timedelta(days=REREAD_DAYS - 1))
+            else:
+                starts[pkg] = self._start(ctx)
+        calls = plan(starts, end)
+        last, failed = self.run_calls(ctx, batch, calls)
+        self._note_through(ctx, batch, last, failed)
+        if starts and len(failed) == len(starts):
+            raise SourceError(batch.failures[0] if len(starts) == 1 else
+                              f"all {len(starts)} packages failed; first: {batch.failures[0]}")
+        return batch
+
+    def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
+        """Windows from ``since`` (not before 2015-01-10) to ``until``, oldest first; resumable."""
+        pkgs = self.packages(ctx.config)
+        since = max(since, EARLIEST)
+        until = min(until, ctx.day - dt.timedelta(days=1))
+        if not pkgs or since > until:
+            return
+        unscoped = [p for p in pkgs if not p.startswith("@")]
+        window = BULK_DAYS if len(unscoped) >= 2 else SINGLE_DAYS
+        key = f"backfill:{since.isoformat()}"
+        done = ctx.get_state(self.source, key)
+        for s, e in chunks(since, until, window):
+            if done and e <= dt.date.fromisoformat(done):
+                continue  # finished by an earlier, interrupted backfill
+            batch = Batch(self.source)
+            last, failed = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
+            self._note_through(ctx, batch, last, failed)
+            if not failed:
+                batch.state[key] = e.isoformat()
+            yield batch

@@ -1,0 +1,173 @@
+"""PyPI downloads per day from pypistats.org: ``GET {api_url}/packages/{pkg}/overall?mirrors=false``.
+
+One call returns every day pypistats keeps (about 180, the newest normally yesterday), category
+``without_mirrors``.  The first run stores them all; later runs store the new days and re-read the
+last ``REREAD_DAYS`` already stored, because pypistats publishes a day late and sometimes corrects
+it.  Days outside that window are not rewritten, so what an earlier run collected keeps its
+provenance.  Rows are upserted by day (method ``snapshot``: the registry's own figure for that day),
+so a day is never stored twice.
+
+pypistats asks clients to fetch an endpoint at most once a day and limits by IP (about 30 requests
+a minute, announced in no header): a package fetched today is not fetched again today (state
+``fetched:{pkg}``), and calls are spaced by ``[pypi] requests_per_minute``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from collectors.base import Batch, Context, Membership, Subject
+from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
+from jobs.config import Config
+
+REREAD_DAYS = 3
+
+
+def normalise(name: str) -> str:
+    """PyPI's normalised project name (PEP 503), which pypistats expects."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def configured(cfg: Config, attr: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for eco in cfg.ecosystems:
+        for p in getattr(eco, attr):
+            seen.setdefault(p, None)
+    return list(seen)
+
+
+class Pacer:
+    """Spaces calls to a source that announces no budget: at most ``per_minute`` calls a minute."""
+
+    def __init__(self, per_minute: float, sleep: Any = time.sleep):
+        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
+        self.sleep = sleep
+        self.last: float | None = None
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if self.last is not None and self.interval:
+            gap = self.last + self.interval - now
+            if gap > 0:
+                self.sleep(gap)
+        self.last = time.monotonic()
+
+
+def parse_overall(data: Any, pkg: str) -> dict[dt.date, int]:
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise ParseError(f"pypistats answer for '{pkg}' has no data list")
+    out: dict[dt.date, int] = {}
+    for row in data["data"]:
+        if not isinstance(row, dict):
+            raise ParseError(f"pypistats answer for '{pkg}': a row is not an object")
+        if row.get("category") != "without_mirrors":
+            continue
+        try:
+            day = dt.date.fromisoformat(str(row.get("date")))
+        except ValueError:
+            raise ParseError(f"pypistats answer for '{pkg}': bad date {row.get('date')!r}") from None
+        n = row.get("downloads")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ParseError(f"pypistats answer for '{pkg}': no integer downloads on {day}")
+        out[day] = n
+    return out
+
+
+class Pypi:
+    name = "pypi"
+    source = "pypi"
+    description = "PyPI downloads per day without mirrors (pypistats.org, last ~180 days)"
+
+    def memberships(self, cfg: Config) -> Iterable[Membership]:
+        for eco in cfg.ecosystems:
+            for p in eco.pypi_packages:
+                yield Membership(eco.key, self.source, normalise(p), "member")
+
+    def packages(self, cfg: Config) -> list[str]:
+        return list(dict.fromkeys(normalise(p) for p in configured(cfg, "pypi_packages")))
+
+    def estimate(self, cfg: Config) -> dict[str, int]:
+        return {"overall": len(self.packages(cfg))}
+
+    def fetch(self, ctx: Context, pkg: str, pacer: Pacer) -> dict[dt.date, int]:
+        if getattr(ctx.http, "archive", None) is not None:  # no pacing when replaying the archive
+            pacer.wait()
+        url = f"{ctx.config.pypi.api_url}/packages/{quote(pkg, safe='')}/overall"
+        resp = ctx.http.get(url, source=self.source, resource="overall", params={"mirrors": "false"})
+        return parse_overall(resp.json(), pkg)
+
+    def _pacer(self, ctx: Context) -> Pacer:
+        return Pacer(float(ctx.config.pypi.requests_per_minute), getattr(ctx.http, "sleep", time.sleep))
+
+    def collect(self, ctx: Context) -> Batch:
+        batch = Batch(self.source)
+        pacer = self._pacer(ctx)
+        pkgs = self.packages(ctx.config)
+        today = ctx.day.isoformat()
+        attempted = 0
+        for pkg in pkgs:
+            if ctx.get_state(self.source, f"fetched:{pkg}") == today:
+                continue  # pypistats updates once a day; today's answer is already stored
+            attempted += 1
+            try:
+                series = self.fetch(ctx, pkg, pacer)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                batch.failures.append(f"package {pkg}: {exc}")
+                continue
+            through = ctx.get_state(self.source, f"through:{pkg}")
+            first = None
+            if through:
+                first = dt.date.fromisoformat(through) - dt.timedelta(days=REREAD_DAYS - 1)
+            self._store(batch, pkg, series, first, None)
+            batch.state[f"fetched:{pkg}"] = today
+            if first is None:
+                batch.state[f"full:{pkg}"] = today
+            if series:
+                last = max(series)
+                if through:
+                    last = max(last, dt.date.fromisoformat(through))
+                batch.state[f"through:{pkg}"] = last.isoformat()
+            elif not through:
+                batch.notes.append(f"package {pkg}: pypistats has no days yet")
+        if attempted and len(batch.failures) == attempted:
+            raise SourceError(batch.failures[0] if attempted == 1 else
+                              f"all {attempted} packages failed; first: {batch.failures[0]}")
+        return batch
+
+    def _store(self, batch: Batch, pkg: str, series: dict[dt.date, int], first: dt.date | None,
+               last: dt.date | None) -> None:
+        for day, n in sorted(series.items()):
+            if (first is None or day >= first) and (last is None or day <= last):
+                batch.add(day, "downloads_day", pkg, n)
+        batch.subjects.append(Subject(self.source, pkg, "package", pkg))
+
+    def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
+        """Every day pypistats still has within [since, until]; one batch (window) per package."""
+        pacer = self._pacer(ctx)
+        today = ctx.day.isoformat()
+        for pkg in self.packages(ctx.config):
+            batch = Batch(self.source)
+            if ctx.get_state(self.source, f"full:{pkg}") == today:
+                continue  # today's full answer is already stored
+            try:
+                series = self.fetch(ctx, pkg, pacer)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                batch.failures.append(f"package {pkg}: {exc}")
+                yield batch
+                continue
+            self._store(batch, pkg, series, since, until)
+            if since <= min(series, default=since) and until >= max(series, default=until):
+                batch.state[f"full:{pkg}"] = today
+            through = ctx.get_state(self.source, f"through:{pkg}")
+            stored = [d for d in series if since <= d <= until]
+            if stored and (not through or max(stored) > dt.date.fromisoformat(through)):
+                batch.state[f"through:{pkg}"] = max(stored).isoformat()
+            yield batch
