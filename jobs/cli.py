@@ -57,6 +57,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("observations as Hive-partitioned Parquet",
                "example: ecotrend export --to exports/2026-11-28"),
     "config": ("configuration tools", "example: ecotrend config check"),
+    "schedule": ("long-running daily scheduler: runs each day once at [schedule] time, catches up missed days",
+                 "examples:\n  ecotrend schedule              # until SIGTERM/Ctrl-C (systemd, launchd)\n"
+                 "  ecotrend schedule --once       # one check: run what is due, catch up (cron, timers)"),
+    "backup": ("a consistent copy of the warehouse that opens on its own",
+               "example: ecotrend backup --to /mnt/backups/ecotrend"),
+    "demo": ("the whole product offline: simulated upstream, history, daily runs and site in ./demo/",
+             "examples:\n  ecotrend demo\n  ecotrend demo --dir /tmp/ecotrend-demo --days 3"),
 }
 
 
@@ -95,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export")
     p.add_argument("--to", metavar="DIR", required=True, type=Path, help="a new or empty folder")
     p = add("config")
+    p = add("schedule")
+    p.add_argument("--once", action="store_true",
+                   help="check once (run today's job if due, catch up missed days) and exit")
+    p = add("backup")
+    p.add_argument("--to", metavar="DIR", required=True, type=Path, help="folder for the copy")
+    p = add("demo")
+    p.add_argument("--dir", metavar="DIR", type=Path, default=Path("demo"),
+                   help="the demo's own folder (default ./demo; never your data)")
+    p.add_argument("--days", metavar="N", type=int, default=5, help="simulated daily runs (default 5)")
+    p = sub.choices["config"]
     csub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=Parser)
     csub.add_parser("check", parents=[common], help="validate the config and show what it will collect",
                     description="validate the config and show what it will collect, with its calls",
@@ -121,11 +138,13 @@ def dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "collect" and args.list:
         return c.sources_list()
+    if args.command == "demo":
+        return c.cmd_demo(args.config, args.today or None, args.dir, args.days, args.verbose)
     cfg = load_config(args.config)
     today = today_from(args)
     from jobs.runner import secrets
 
-    logs.setup(args.verbose, cfg.log_dir if args.command in ("run", "collect", "backfill") else None,
+    logs.setup(args.verbose, cfg.log_dir if args.command in ("run", "collect", "backfill", "schedule") else None,
                secrets(cfg))
     if args.command == "run":
         return c.cmd_run(cfg, today)
@@ -141,6 +160,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return c.cmd_status(cfg, today, args.json)
     if args.command == "export":
         return c.cmd_export(cfg, args.to)
+    if args.command == "schedule":
+        return c.cmd_schedule(cfg, args.once, args.today)
+    if args.command == "backup":
+        return c.cmd_backup(cfg, args.to, today)
     if args.command == "config":
         if args.config_command != "check":
             raise c.UsageError("config needs a subcommand: check")

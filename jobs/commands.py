@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import shutil
 import sys
 import time
@@ -49,8 +50,10 @@ def print_outcome(outcome: runner.Outcome, started: float) -> None:
     reqs = sum(v for r in outcome.records for k, v in r.requests.items()
                if not k.endswith("_304") and k != "rate_limit")
     where = f"; rows spooled to {outcome.spooled}" if outcome.spooled else ""
-    print(f"summary: {len(outcome.records)} sources, {failed} not ok, {rows} rows, {reqs} requests, "
-          f"{time.monotonic() - started:.1f}s{where}")
+    line = (f"summary: {len(outcome.records)} sources, {failed} not ok, {rows} rows, {reqs} requests, "
+            f"{time.monotonic() - started:.1f}s{where}")
+    print(line)
+    logging.getLogger("ecotrend").info(line)  # one line per run in data/logs/ too
 
 
 def cmd_collect(cfg: Config, today: dt.date, sources: list[str] | None, from_archive: dt.date | None
@@ -67,14 +70,23 @@ def cmd_collect(cfg: Config, today: dt.date, sources: list[str] | None, from_arc
     return EXIT_PARTIAL if outcome.failed else EXIT_OK
 
 
-def cmd_run(cfg: Config, today: dt.date) -> int:
+def cmd_run(cfg: Config, today: dt.date, stop: runner.StopFlag | None = None) -> int:
     """The daily job: every collector, then the site; exit 3 when a source failed."""
+    from jobs import alerts
+
     started = time.monotonic()
-    stop = runner.StopFlag().install()
+    own_stop = stop is None  # the scheduler passes its own flag (its signal handlers are installed)
+    stop = runner.StopFlag().install() if stop is None else stop
     try:
         outcome = runner.collect(cfg, today, collectors.names(), mode="run", stop=stop, say=say)
     finally:
-        stop.restore()
+        if own_stop:
+            stop.restore()
+    if outcome.skipped:
+        for line in outcome.lines:
+            print(line)
+        return EXIT_OK
+    alerts.maybe_alert(cfg, outcome, today)
     try:
         archive_mod.prune(cfg.raw_dir, today, cfg.storage.raw_keep_days)
     except OSError as exc:
@@ -129,7 +141,7 @@ class CommandError(Exception):
 def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
     if not cfg.database.exists():
         return {"warehouse": str(cfg.database), "exists": False, "runs": [], "sources": [],
-                "metrics": [], "gaps": []}
+                "metrics": [], "gaps": [], "gaps_recorded": []}
     con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
     try:
         def q(sql: str, params: list | None = None) -> list[dict[str, Any]]:
@@ -157,11 +169,16 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
                             generate_series(span.a, span.b, INTERVAL 1 DAY) AS g(d)
                      WHERE span.a IS NOT NULL AND CAST(g.d AS DATE) NOT IN (SELECT day FROM days)
                      ORDER BY 1""")
+        try:  # days a catch-up could not reconstruct (snapshot-only sources)
+            unrebuilt = q("""SELECT day, string_agg(collector, ', ' ORDER BY collector) AS collectors,
+                             any_value(reason) AS reason FROM gaps GROUP BY day ORDER BY day DESC""")
+        except duckdb.CatalogException:  # a warehouse from before migration 7
+            unrebuilt = []
     finally:
         con.close()
     return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
             "sources": fresh, "metrics": metrics, "failures": failures,
-            "gaps": [g["day"] for g in gaps]}
+            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt}
 
 
 def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
@@ -190,6 +207,10 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
         print(render(["day", "collector", "status", "error"], [tuple(r.values()) for r in data["failures"]],
                      "table"))
     print(f"\ngaps (days without a daily run): {', '.join(data['gaps']) if data['gaps'] else 'none'}")
+    if data.get("gaps_recorded"):
+        print("\nmissed days not reconstructable (recorded by catch-up):")
+        print(render(["day", "collectors", "reason"], [tuple(r.values()) for r in data["gaps_recorded"]],
+                     "table"))
     return EXIT_OK
 
 
@@ -258,3 +279,38 @@ def cmd_backfill(cfg: Config, today: dt.date, since: dt.date, until: dt.date | N
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+def cmd_schedule(cfg: Config, once: bool, today: dt.date | None) -> int:
+    """The long-running scheduler (or one check with --once); --today moves its clock's date."""
+    from jobs import schedule
+
+    clock = None
+    if today is not None:
+        def clock() -> dt.datetime:
+            now = dt.datetime.now(dt.UTC)
+            return dt.datetime.combine(today, now.timetz())
+    return schedule.serve(cfg, once=once, clock=clock)
+
+
+def cmd_backup(cfg: Config, to: Path, today: dt.date) -> int:
+    from jobs import backup
+
+    started = time.monotonic()
+    try:
+        path = backup.backup(cfg, to, today, say=say)
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"backup failed: {exc}") from None
+    print(f"backup: {path} ({path.stat().st_size / 1024:.0f} KiB, {time.monotonic() - started:.1f}s); "
+          f"open it with: duckdb -readonly {path}")
+    return EXIT_OK
+
+
+def cmd_demo(config: str | None, today: dt.date | None, folder: Path, days: int, verbose: bool) -> int:
+    from jobs import demo
+
+    if days < 1 or days > 60:
+        raise UsageError("--days must be between 1 and 60")
+    return demo.run(config, folder, days=days, today=today, verbose=verbose)

@@ -16,6 +16,7 @@ class RunLock:
         self.path = Path(path)
         self.wait_seconds = wait_seconds
         self.fd: int | None = None
+        self.waited = False  # True when another process held the lock as we came
 
     def __enter__(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,6 +27,7 @@ class RunLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                self.waited = True
                 if time.monotonic() >= deadline:
                     holder = ""
                     try:

@@ -20,6 +20,7 @@ from collectors import archive as archive_mod
 from collectors.base import Batch, Context, Membership
 from collectors.errors import Interrupted, NetworkUnavailable, SourceError
 from collectors.http import HttpClient, ReplayClient
+from jobs import history
 from jobs.config import Config
 from jobs.lock import RunLock, lock_path
 from warehouse import db, store
@@ -35,6 +36,7 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
     spooled: str | None = None
     batches: dict[str, Batch] = field(default_factory=dict)
+    skipped: bool = False  # the day was collected by another process while this one waited
 
     @property
     def failed(self) -> bool:
@@ -141,7 +143,15 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
     run_id = store.new_run_id()
     outcome = Outcome()
     wait = cfg.storage.lock_wait_seconds if lock_wait is None else lock_wait
-    with RunLock(lock_path(cfg.database), wait_seconds=wait):
+    done_before = history.done_run_ids(cfg, day) if mode == "run" and write else set()
+    with RunLock(lock_path(cfg.database), wait_seconds=wait) as lock:
+        if lock.waited and mode == "run" and write and history.done_run_ids(cfg, day) - done_before:
+            # Another process (the scheduler, or a second manual run) collected this day while we
+            # waited for the lock: never collect the same day twice in a row.
+            outcome.skipped = True
+            outcome.lines = [(f"{day}: collected by another ecotrend run while this one waited; "
+                              "nothing collected twice")]
+            return outcome
         state = load_state(cfg)
         if from_archive is not None:
             dirs = {}

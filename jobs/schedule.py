@@ -202,15 +202,15 @@ def build_scheduler(daemon: Daemon, tick_minutes: float = TICK_MINUTES) -> Any:
     from apscheduler.triggers.interval import IntervalTrigger
 
     at = _hhmm(daemon.at)
+    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
     sched = BlockingScheduler(
         jobstores={"default": MemoryJobStore()},  # never in the warehouse file
         executors={"default": ThreadPoolExecutor(2)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
-        timezone=daemon.tz)
+        job_defaults=defaults, timezone=daemon.tz)
     sched.add_job(daemon.check, CronTrigger(hour=at.hour, minute=at.minute, timezone=daemon.tz),
-                  args=["daily"], id="daily", name="daily job")
+                  args=["daily"], id="daily", name="daily job", **defaults)
     sched.add_job(daemon.check, IntervalTrigger(minutes=tick_minutes, timezone=daemon.tz),
-                  args=["tick"], id="tick", name="due-day tick")
+                  args=["tick"], id="tick", name="due-day tick", **defaults)
     return sched
 
 
