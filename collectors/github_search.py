@@ -7,8 +7,10 @@ plain complete count.
 """
 from __future__ import annotations
 
-from typing import Iterable
+import datetime as dt
+from collections.abc import Iterable, Iterator
 
+from collectors import github_backfill
 from collectors import github_common as gh
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
@@ -52,6 +54,11 @@ class GithubSearch:
                 return data["total_count"], False
             ctx.log.info("github_search: '%s' came back incomplete (attempt %d)", q, attempt)
         return data["total_count"], True
+
+    def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
+        """repos_created per day and a reconstructed repo_count from created: windows (see
+        collectors/github_backfill.py); one committed batch per finished window, resumable."""
+        yield from github_backfill.backfill(ctx, queries(ctx.config), since, until, self.source, self.name)
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
