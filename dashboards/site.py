@@ -1,30 +1,560 @@
-"""Building the static site from what is stored (a minimal page until the dashboards land)."""
+"""Building the static site: read once, build charts, write pages, CSVs, shared assets (and PNG/SVG).
+
+Layout of ``site/``: ``index.html`` (overview), ``families.html``, ``eco-<key>.html`` per ecosystem,
+``health.html``; ``assets/`` holds the Vega bundle, CSS and JS written once and shared by every page
+(referenced relatively, so pages work from ``file://`` with no network); ``data/`` holds each chart's
+rows as CSV; ``png/`` each chart as PNG and SVG when built with ``--png``.
+"""
 from __future__ import annotations
 
+import csv
 import datetime as dt
-import html
+import io
+import os
 from pathlib import Path
+from typing import Any
 
-from jobs.config import Config
-from warehouse import db
+import altair as alt
+
+from dashboards import charts
+from dashboards.data import SiteData, read_site_data
+from dashboards.render import HOWTO, SITE_CSS, SITE_JS, Page, esc, shell, table
+from jobs import __version__
+from jobs.config import Config, Ecosystem
+
+# What fills each metric, named in empty states.
+FILL_COMMAND = {
+    "repo_count": "ecotrend collect --source github_search",
+    "repos_created": "ecotrend backfill --since 2023-01-01 --source github_search",
+    "stars": "ecotrend collect --source github_repos",
+    "forks": "ecotrend collect --source github_repos",
+    "watchers": "ecotrend collect --source github_repos",
+    "open_issues": "ecotrend collect --source github_repos",
+    "stars_gained": "ecotrend backfill --since 2023-01-01 --source github_stars",
+    "dependents_repos": "ecotrend collect --source github_dependents",
+    "dependents_packages": "ecotrend collect --source github_dependents",
+    "trending_repos": "ecotrend collect --source github_trending",
+    "model_count": "ecotrend collect --source hf_models",
+    "derivative_models": "ecotrend collect --source hf_models",
+    "downloads_30d": "ecotrend collect --source hf_models",
+    "downloads_all_time": "ecotrend collect --source hf_models",
+    "likes": "ecotrend collect --source hf_models",
+    "downloads_day": "ecotrend backfill --since 2023-01-01 --source pypi --source npm",
+}
+
+TITLES = {
+    "repo_count": "GitHub repositories matching the family's query",
+    "repos_created": "New GitHub repositories per week",
+    "stars": "Stars of the family's flagship repositories",
+    "forks": "Forks of the flagship repositories",
+    "watchers": "Watchers (subscribers) of the flagship repositories",
+    "open_issues": "Open issues and pull requests",
+    "stars_gained": "Stars gained per week (still held; unstars invisible)",
+    "dependents_repos": "Repositories depending on the family's packages (GitHub 'Used by')",
+    "dependents_packages": "Packages depending on the family's packages (GitHub 'Used by')",
+    "trending_repos": "Rows on GitHub Trending matching the family",
+    "model_count": "Models on the Hugging Face Hub",
+    "derivative_models": "Derivative models on the Hub (fine-tunes, quantizations, adapters, merges)",
+    "downloads_30d": "Hugging Face downloads, rolling 30-day window",
+    "downloads_all_time": "Hugging Face downloads, all time",
+    "likes": "Hugging Face likes",
+    "downloads_day": "Downloads per week",
+}
+
+ALIGNED_METRICS = ["repo_count", "stars", "derivative_models", "downloads_30d"]
+
+
+def _expected(eco: Ecosystem) -> set[str]:
+    """Metrics the config asks for this family (shown as empty states until collected)."""
+    out: set[str] = set()
+    if eco.github_queries:
+        out |= {"repo_count", "repos_created"}
+    if eco.github_repos:
+        out |= {"stars", "forks", "watchers", "open_issues", "stars_gained"}
+    if eco.trending_keywords:
+        out.add("trending_repos")
+    if eco.hf_authors or eco.hf_searches or eco.hf_models:
+        out |= {"model_count", "downloads_30d", "downloads_all_time", "likes"}
+    if eco.hf_base_models:
+        out.add("derivative_models")
+    if eco.pypi_packages or eco.npm_packages:
+        out.add("downloads_day")
+    return out
+
+
+def _write(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _vl_version() -> str | None:
+    import vl_convert as vlc
+
+    want = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return want if want in vlc.get_vegalite_versions() else None
+
+
+def write_assets(out: Path) -> str:
+    """Write the Vega/Vega-Lite/Vega-Embed bundle (once per version), CSS and JS; return the bundle name."""
+    import vl_convert as vlc
+
+    vl = _vl_version() or "default"
+    name = f"vega-{vlc.get_vega_version()}-vl{vl}-embed{vlc.get_vega_embed_version()}.js"
+    assets = out / "assets"
+    bundle = assets / name
+    if not bundle.exists():
+        _write(bundle, vlc.javascript_bundle(vl_version=_vl_version()))
+        for old in assets.glob("vega-*.js"):
+            if old.name != name:
+                old.unlink()
+    for fname, text in (("site.css", SITE_CSS), ("site.js", SITE_JS)):
+        p = assets / fname
+        if not p.exists() or p.read_text(encoding="utf-8") != text:
+            _write(p, text)
+    return name
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    cols: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+class SiteBuilder:
+    """Turns SiteData into pages; all file writing of the site happens here."""
+
+    def __init__(self, cfg: Config, data: SiteData, today: dt.date, png: bool):
+        self.cfg, self.data, self.today, self.png = cfg, data, today, png
+        self.out = cfg.site_dir
+        self.written: list[Path] = []
+        self.labels = {e["ecosystem"]: e["label"] for e in data.ecosystems}
+        self.colors = {e["label"]: e["color"] for e in data.ecosystems}
+        self.eco_colors = {e["ecosystem"]: e["color"] for e in data.ecosystems}
+        self.events = [{**e, "label": e["label"]} for e in data.events]
+        self.pages: list[Page] = []
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def family_rows(self, metric: str, ecosystems: list[str] | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for r in self.data.daily:
+            if r["metric"] == metric and (ecosystems is None or r["ecosystem"] in ecosystems):
+                rows.append({"day": r["day"], "ecosystem": r["ecosystem"],
+                             "label": self.labels.get(r["ecosystem"], r["ecosystem"]), "metric": metric,
+                             "value": r["value"], "method": r["method"],
+                             "subjects": f"{r['subjects_reporting']:.0f} of {r['subjects_expected'] or 0:.0f}",
+                             "days": r["days"]})
+        return rows
+
+    def ref_rows(self, metric: str, ecosystems: list[str] | None = None, primary_only: bool = True
+                 ) -> list[dict[str, Any]]:
+        return [{"day": r["day"], "ecosystem": r["ecosystem"], "label": self.labels.get(r["ecosystem"]),
+                 "metric": metric, "subject": r["subject"], "value": r["value"], "method": "reference",
+                 "note": f"{r['source']} (reference figure)"}
+                for r in self.data.references
+                if r["metric"] == metric and (ecosystems is None or r["ecosystem"] in ecosystems)
+                and (r["is_primary"] or not primary_only)]
+
+    def title_for(self, metric: str) -> str:
+        m = self.data.metrics.get(metric, {})
+        return TITLES.get(metric) or m.get("description") or metric
+
+    def y_title(self, metric: str) -> str:
+        m = self.data.metrics.get(metric, {})
+        unit = m.get("unit") or metric
+        if m.get("kind") == "flow":
+            return f"{unit} per week"
+        if m.get("kind") == "rolling":
+            return f"{unit}, rolling 30 days"
+        return unit
+
+    def note_for(self, metric: str, extra: str = "") -> str:
+        m = self.data.metrics.get(metric, {})
+        bits = [f"{metric}: {m.get('description', '')}."]
+        if m.get("kind") == "flow":
+            bits.append("Weekly sums (weeks start Monday; the last week may be partial).")
+        elif m.get("kind") == "rolling":
+            bits.append("A rolling 30-day count taken each day: never add days together.")
+        elif self.data.weekly:
+            bits.append("Long span: one point per week (the week's last value).")
+        if extra:
+            bits.append(extra)
+        return " ".join(bits)
+
+    def add_chart(self, page: Page, chart_id: str, chart: alt.TopLevelMixin, rows: list[dict[str, Any]],
+                  title: str, note: str, logable: bool = False) -> None:
+        stem = f"{Path(page.file).stem}-{chart_id}"
+        csv_name = f"data/{stem}.csv"
+        _write(self.out / csv_name, _csv(rows))
+        self.written.append(self.out / csv_name)
+        spec = chart.to_dict()
+        links = [("data (CSV)", csv_name)]
+        if self.png:
+            import vl_convert as vlc
+
+            vl = _vl_version()
+            static = dict(spec, width=900)
+            for ext, fn in (("png", lambda s: vlc.vegalite_to_png(s, vl_version=vl, scale=2)),
+                            ("svg", lambda s: vlc.vegalite_to_svg(s, vl_version=vl))):
+                path = self.out / "png" / f"{stem}.{ext}"
+                _write(path, fn(static))
+                self.written.append(path)
+                links.append((ext.upper(), f"png/{stem}.{ext}"))
+        page.chart_slot(chart_id, spec, title, note, links, logable=logable)
+
+    def empty(self, page: Page, metric: str, title: str | None = None) -> None:
+        page.empty_slot(title or self.title_for(metric), f"{metric}",
+                        FILL_COMMAND.get(metric, "ecotrend run"))
+
+    # -- pages --------------------------------------------------------------------------------------
+    def headline(self) -> str:
+        """The comparison in words, computed from the two first families' repository counts."""
+        ecos = self.cfg.ecosystems[:2]
+        if len(ecos) < 2 or not all(e.github_queries for e in ecos):
+            return ""
+        a, b = ecos
+        series = {e.key: {r["day"]: r["value"] for r in self.data.recent_counts if r["ecosystem"] == e.key}
+                  for e in ecos}
+        common = sorted(set(series[a.key]) & set(series[b.key]))
+        if not common:
+            return (f"No repository counts yet for \u201c{a.github_queries[0]}\u201d and "
+                    f"\u201c{b.github_queries[0]}\u201d: run <code>ecotrend collect --source github_search</code>.")
+        day = common[-1]
+        na, nb = series[a.key][day], series[b.key][day]
+        text = (f"As of {esc(day)}, <b>{na:,.0f}</b> repositories match \u201c{esc(a.github_queries[0])}\u201d "
+                f"against <b>{nb:,.0f}</b> for \u201c{esc(b.github_queries[0])}\u201d")
+        target = (dt.date.fromisoformat(day) - dt.timedelta(days=14)).isoformat()
+        before = [d for d in common if d <= target]
+        if before and (dt.date.fromisoformat(target) - dt.date.fromisoformat(before[-1])).days <= 3:
+            d0 = before[-1]
+            ga = _growth(series[a.key][d0], na)
+            gb = _growth(series[b.key][d0], nb)
+            span = (dt.date.fromisoformat(day) - dt.date.fromisoformat(d0)).days
+            text += f"; over the last {span} days each grew by <b>{ga}</b> and <b>{gb}</b>."
+        else:
+            text += ("; 14-day growth needs two weeks of history "
+                     "(<code>ecotrend backfill --since 2023-01-01 --source github_search</code> fills it).")
+        total = na + nb
+        if total:
+            text += f" {esc(a.label)} holds {na / total:.0%} of the two."
+        return text
+
+    def overview(self) -> Page:
+        page = Page("index.html", "Overview")
+        page.add("<h1>How is LLaMA adoption moving against GPT?</h1>" if self._llama_gpt() else
+                 "<h1>Overview</h1>")
+        line = self.headline()
+        if line:
+            page.add(f'<p class="headline">{line}</p>')
+        page.add(f'<p class="howto">{esc(HOWTO)}</p>')
+        ecos = [e["ecosystem"] for e in self.data.ecosystems]
+        rows = self.family_rows("repo_count")
+        if rows:
+            self.add_chart(page, "repo_count", charts.timeseries(
+                rows, y_title="repositories", colors=self.colors, events=self.events,
+                refs=self.ref_rows("repo_count"), tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
+                rows + self.ref_rows("repo_count"), self.title_for("repo_count"), self.note_for(
+                    "repo_count", "Each family is counted by its first configured query."), logable=True)
+        else:
+            self.empty(page, "repo_count")
+        rows = self.family_rows("repos_created")
+        if rows:
+            self.add_chart(page, "repos_created", charts.timeseries(
+                rows, y_title="new repositories per week", colors=self.colors, events=self.events),
+                rows, self.title_for("repos_created"), self.note_for("repos_created"), logable=True)
+        else:
+            self.empty(page, "repos_created")
+        if len(ecos) >= 2:
+            a, b = self.data.ecosystems[0], self.data.ecosystems[1]
+            rows = _share_rows(self.family_rows("repo_count", [a["ecosystem"]]),
+                               self.family_rows("repo_count", [b["ecosystem"]]))
+            title = f"{a['label']}'s share of {a['label']} + {b['label']} repositories"
+            if rows:
+                self.add_chart(page, "share", charts.share(rows, title_a=a["label"], title_b=b["label"],
+                                                           color=a["color"], events=self.events),
+                               rows, title, "repo_count of the first family divided by the sum of the first two "
+                               "families' repo_count, on days both were counted.")
+            else:
+                page.empty_slot(title, "repo_count of both families", FILL_COMMAND["repo_count"])
+        rows = [{"day": r["day"], "ecosystem": r["ecosystem"],
+                 "label": f"{self.labels.get(r['ecosystem'])} · {r['subject']}", "metric": "stars",
+                 "subject": r["subject"], "value": r["value"], "method": r["method"]}
+                for r in self.data.flagship]
+        if rows:
+            colors = {x["label"]: self.eco_colors.get(x["ecosystem"], "#888888") for x in rows}
+            refs = [{**ref, "label": f"{ref['label']} · {ref['subject']}"}
+                    for ref in self.ref_rows("stars", primary_only=False)
+                    if any(x["subject"] == ref["subject"] for x in rows)]
+            self.add_chart(page, "flagship_stars", charts.timeseries(
+                rows, y_title="stars", colors=colors, events=self.events, refs=refs),
+                rows + refs, "Stars of each family's flagship repository",
+                "stars of the first repository configured per family (stargazers_count, daily snapshot).",
+                logable=True)
+        else:
+            self.empty(page, "stars", "Stars of each family's flagship repository")
+        for metric in ("downloads_30d", "derivative_models"):
+            rows = self.family_rows(metric)
+            if rows:
+                self.add_chart(page, metric, charts.timeseries(
+                    rows, y_title=self.y_title(metric), colors=self.colors, events=self.events,
+                    tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
+                    rows, self.title_for(metric), self.note_for(metric), logable=True)
+            else:
+                self.empty(page, metric)
+        rows = self.package_rows()
+        if rows:
+            self.add_chart(page, "package_downloads", charts.timeseries(
+                rows, y_title="downloads per week", colors=self.colors, events=self.events,
+                tooltip=[alt.Tooltip("breakdown:N", title="by registry")]),
+                rows, "Package downloads per week (PyPI + npm)",
+                "downloads_day of the family's PyPI and npm packages (PyPI without mirrors), summed per "
+                "week; the last week may be partial.", logable=True)
+        else:
+            self.empty(page, "downloads_day", "Package downloads per week (PyPI + npm)")
+        if self.data.trending:
+            page.add('<section class="card"><h2>GitHub Trending, latest day</h2>'
+                     '<p class="note">As scraped from github.com/trending.</p>' + table(
+                         ["day", "period", "rank", "repository", "description", "language", "stars",
+                          "in period"],
+                         [(t["day"], t["period"], t["rank"], t["repo"], t["description"], t["language"],
+                           t["stars"], t["period_stars"]) for t in self.data.trending[:25]],
+                         numeric=(2, 6, 7)) + "</section>")
+        return page
+
+    def _llama_gpt(self) -> bool:
+        keys = [e["ecosystem"] for e in self.data.ecosystems[:2]]
+        return keys == ["llama", "gpt"]
+
+    def package_rows(self, ecosystems: list[str] | None = None) -> list[dict[str, Any]]:
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in self.data.packages:
+            if ecosystems is not None and r["ecosystem"] not in ecosystems:
+                continue
+            key = (r["day"], r["ecosystem"])
+            m = merged.setdefault(key, {"day": r["day"], "ecosystem": r["ecosystem"],
+                                        "label": self.labels.get(r["ecosystem"]), "metric": "downloads_day",
+                                        "value": 0.0, "method": r["method"], "parts": []})
+            m["value"] += r["value"]
+            m["parts"].append(f"{r['source']} {r['value']:,.0f}")
+        out = []
+        for m in merged.values():
+            m["breakdown"] = ", ".join(m.pop("parts"))
+            out.append(m)
+        return sorted(out, key=lambda x: (x["ecosystem"], x["day"]))
+
+    def families(self) -> Page:
+        page = Page("families.html", "All families")
+        page.add("<h1>All families side by side</h1>")
+        page.add(f'<p class="howto">{esc(HOWTO)}</p>')
+        page.add('<p class="controls"><label><input type="checkbox" id="log-scale"> logarithmic y axis '
+                 '(symmetric log, so zeros stay visible)</label></p>')
+        missing = []
+        for metric in self.data.metrics:
+            rows = self.family_rows(metric)
+            if not rows:
+                missing.append(metric)
+                continue
+            self.add_chart(page, f"m-{metric}", charts.timeseries(
+                rows, y_title=self.y_title(metric), colors=self.colors, events=self.events,
+                refs=self.ref_rows(metric), tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
+                rows, self.title_for(metric), self.note_for(metric), logable=True)
+        page.add("<h2>Aligned to release</h2><p class=\"howto\">Each family's line starts at its own first "
+                 "release (x = days since first_release in the config), so growth in the first months can "
+                 "be compared directly.</p>")
+        releases = {e["ecosystem"]: e["first_release"] for e in self.data.ecosystems if e["first_release"]}
+        for metric in ALIGNED_METRICS:
+            rows = []
+            for r in self.family_rows(metric):
+                rel = releases.get(r["ecosystem"])
+                if rel:
+                    since = (dt.date.fromisoformat(r["day"]) - dt.date.fromisoformat(rel)).days
+                    if since >= 0:
+                        rows.append({**r, "since": float(since)})
+            if rows:
+                self.add_chart(page, f"aligned-{metric}", charts.aligned(rows, y_title=self.y_title(metric),
+                                                                         colors=self.colors),
+                               rows, f"{self.title_for(metric)}, aligned to release",
+                               self.note_for(metric), logable=True)
+        if missing:
+            items = "".join(f"<li><b>{esc(m)}</b>: <code>{esc(FILL_COMMAND.get(m, 'ecotrend run'))}</code></li>"
+                            for m in missing)
+            page.add(f'<section class="card empty"><h2>Not collected yet</h2><p>No data yet for these '
+                     f'metrics; the command that fills each:</p><ul>{items}</ul></section>')
+        return page
+
+    def ecosystem_page(self, eco: Ecosystem) -> Page:
+        page = Page(f"eco-{eco.key}.html", eco.label)
+        swatch = f'<span class="swatch" style="background:{esc(eco.color)}"></span>'
+        page.add(f"<h1>{swatch}{esc(eco.label)}</h1>")
+        facts = [f"first release {esc(eco.first_release)}" if eco.first_release else "no first release configured"]
+        evs = [e for e in self.data.events if e["ecosystem"] == eco.key]
+        if evs:
+            facts.append("release events: " + ", ".join(f"{esc(e['label'])} ({esc(e['day'])})" for e in evs))
+        page.add(f'<p class="howto">{"; ".join(facts)}. {esc(HOWTO)}</p>')
+        expected = _expected(eco)
+        colors = {eco.label: eco.color}
+        for metric in self.data.metrics:
+            fam = self.family_rows(metric, [eco.key])
+            subs = [{"day": r["day"], "label": r["subject"], "subject": r["subject"], "source": r["source"],
+                     "role": r["role"], "metric": metric, "value": r["value"], "method": r["method"],
+                     "flags": r["flags"] or ""}
+                    for r in self.data.subjects if r["ecosystem"] == eco.key and r["metric"] == metric]
+            if not fam and not subs:
+                if metric in expected:
+                    self.empty(page, metric)
+                continue
+            events = [e for e in self.events if e["ecosystem"] in (eco.key, None)]
+            if fam:
+                self.add_chart(page, f"m-{metric}", charts.timeseries(
+                    fam, y_title=self.y_title(metric), colors=colors, events=events,
+                    refs=self.ref_rows(metric, [eco.key]),
+                    tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
+                    fam, f"{self.title_for(metric)}: family total", self.note_for(metric))
+            if subs and (len({s["subject"] for s in subs}) > 1 or not fam):
+                refs = [{**ref, "label": ref["subject"]} for ref in self.ref_rows(metric, [eco.key], False)]
+                self.add_chart(page, f"s-{metric}", charts.timeseries(
+                    subs, y_title=self.y_title(metric), events=events, refs=refs, legend_title=None,
+                    tooltip=[alt.Tooltip("source:N"), alt.Tooltip("role:N"), alt.Tooltip("flags:N")]),
+                    subs + refs, f"{self.title_for(metric)}: one line per subject",
+                    self.note_for(metric, "Top subjects by latest value; 'tracked' and 'item' subjects are "
+                                          "shown here but never enter the family total."))
+        rows = [r for r in self.data.subject_table if r["ecosystem"] == eco.key]
+        if rows:
+            page.add('<section class="card"><h2>Subjects tracked</h2><p class="note">Latest stored value of '
+                     'each metric per subject (role primary/member: counted in the family total; tracked/item: '
+                     'shown apart).</p>' + table(
+                         ["source", "subject", "canonical name", "role", "kind", "metric", "latest value", "day"],
+                         [(r["source"], r["subject"], r["canonical"] if r["canonical"] != r["subject"] else "",
+                           r["role"], r["kind"], r["metric"] or "—", r["value"], r["day"] or "")
+                          for r in rows], numeric=(6,)) + "</section>")
+        return page
+
+    def health(self) -> Page:
+        h = self.data.health
+        page = Page("health.html", "Data health")
+        page.add("<h1>Data health: what to trust</h1>")
+        page.add('<p class="howto">Last run of each collector, how fresh each source is, failures, days '
+                 'without a daily run, requests spent, and how many of each family\'s subjects reported on '
+                 'the latest day. The same figures as <code>ecotrend status</code>.</p>')
+        if not h or not (h.get("runs") or h.get("sources")):
+            page.empty_slot("Runs", "any run", "ecotrend run")
+            return page
+        cls = [["", "", "", "ok" if r["status"] == "ok" else "bad", "", "", ""] for r in h["runs"]]
+        page.add('<section class="card"><h2>Last run per collector</h2>' + table(
+            ["collector", "day", "mode", "status", "rows", "requests", "error"],
+            [(r["collector"], r["day"], r["mode"], r["status"], r["rows_written"], r["requests"], r["error"] or "")
+             for r in h["runs"]], numeric=(4, 5), classes=cls) + "</section>")
+        cls = [["", "", "bad" if r["days_behind"] > 1 else "ok", ""] for r in h["sources"]]
+        page.add(f'<section class="card"><h2>Freshness per source</h2><p class="note">Days behind '
+                 f'{esc(self.data.cutoff.isoformat())}.</p>' + table(
+                     ["source", "last day", "days behind", "rows"],
+                     [(r["source"], r["last_day"], r["days_behind"], r["rows"]) for r in h["sources"]],
+                     numeric=(2, 3), classes=cls) + "</section>")
+        if h["failures"]:
+            page.add('<section class="card"><h2>Recent failures</h2>' + table(
+                ["day", "collector", "status", "error"],
+                [(r["day"], r["collector"], r["status"], r["error"] or "") for r in h["failures"]]) + "</section>")
+        else:
+            page.add('<section class="card"><h2>Recent failures</h2><p class="ok">None recorded.</p></section>')
+        gaps = h["gaps"]
+        gap_text = (f'<p class="bad">{len(gaps)} day(s) without a daily run: {esc(", ".join(gaps[-30:]))}</p>'
+                    if gaps else '<p class="ok">No gaps between the first and the last daily run.</p>')
+        page.add(f'<section class="card"><h2>Gaps</h2>{gap_text}</section>')
+        if h["budget"]:
+            self.add_chart(page, "budget", charts.requests_per_day(h["budget"]), h["budget"],
+                           "Requests per day (last 60 days)",
+                           "Requests that cost upstream budget, from the runs table; free 304 answers and "
+                           "rate-limit checks are left out.")
+        cov = h["coverage"]
+        if cov:
+            def frac(r: dict[str, Any]) -> str:
+                return f"{r['subjects_reporting']} of {r['subjects_expected'] or '?'}"
+            cls = [["", "", "", "bad" if (r["subjects_expected"] or 0) > r["subjects_reporting"] else "ok", ""]
+                   for r in cov]
+            page.add('<section class="card"><h2>Coverage on the latest day</h2><p class="note">Subjects '
+                     'that reported / subjects the family counts; a missing subject shows here, not as a '
+                     'fall in the chart.</p>' + table(
+                         ["family", "metric", "day", "subjects reporting", "method"],
+                         [(self.labels.get(r["ecosystem"], r["ecosystem"]), r["metric"], r["day"], frac(r),
+                           r["method"]) for r in cov], classes=cls) + "</section>")
+        page.add('<section class="card"><h2>Rows per metric</h2>' + table(
+            ["source", "metric", "method", "rows", "first day", "last day"],
+            [(r["source"], r["metric"], r["method"], r["rows"], r["first_day"], r["last_day"])
+             for r in h["metrics"]], numeric=(3,)) + "</section>")
+        return page
+
+    # -- writing ------------------------------------------------------------------------------------
+    def build(self) -> list[Path]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        bundle = write_assets(self.out)
+        pages = [self.overview(), self.families()]
+        pages += [self.ecosystem_page(e) for e in self.cfg.ecosystems]
+        pages.append(self.health())
+        nav = [("Overview", "index.html"), ("All families", "families.html")]
+        nav += [(e.label, f"eco-{e.key}.html") for e in self.cfg.ecosystems]
+        nav.append(("Data health", "health.html"))
+        fresh = self.data.freshness or {}
+        if fresh.get("last_day"):
+            as_of = f"data as of {fresh['last_day']} (last collected {fresh['collected_at'] or '?'} UTC)"
+        else:
+            as_of = "no data collected yet"
+        if self.data.as_of:
+            as_of = f"as it stood on {self.data.cutoff.isoformat()}: " + as_of
+        built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        footer = f"ecotrend {__version__} · built {built} · works offline: every script is in assets/"
+        banner = self.cfg.site.get("demo_banner", "") or ""
+        out_pages = []
+        for page in pages:
+            text = shell(page, site_title=self.cfg.site.get("title", "ecotrend"), nav=nav, as_of_line=as_of,
+                         banner=banner, bundle=bundle, footer=footer)
+            path = self.out / page.file
+            _write(path, text)
+            out_pages.append(path)
+        self._prune(set(out_pages) | set(self.written))
+        return out_pages
+
+    def _prune(self, keep: set[Path]) -> None:
+        """Remove pages, CSVs and images an earlier build wrote that this one did not."""
+        stale = list(self.out.glob("eco-*.html"))
+        for sub in ("data", "png"):
+            if (self.out / sub).is_dir():
+                stale += [p for p in (self.out / sub).iterdir() if p.is_file()]
+        for p in stale:
+            if p not in keep:
+                p.unlink()
+
+
+def _growth(before: float, after: float) -> str:
+    if not before:
+        return "n/a"
+    return f"{(after - before) / before * 100:+.1f}%"
+
+
+def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    b_by_day = {r["day"]: r for r in b_rows}
+    out = []
+    for r in a_rows:
+        b = b_by_day.get(r["day"])
+        if b and r["value"] + b["value"] > 0:
+            method = r["method"] if r["method"] == b["method"] else "backfill" \
+                if "backfill" in (r["method"], b["method"]) else "derived"
+            out.append({"day": r["day"], "value": r["value"] / (r["value"] + b["value"]),
+                        "a": r["value"], "b": b["value"], "method": method})
+    return out
 
 
 def build_site(cfg: Config, today: dt.date, as_of: dt.date | None = None, png: bool = False) -> list[Path]:
-    out = cfg.site_dir
-    out.mkdir(parents=True, exist_ok=True)
-    cutoff = as_of or today
-    rows = db.read_query(cfg.database, """
-        SELECT ecosystem, metric, arg_max(value, day), max(day)
-        FROM ecosystem_daily WHERE day <= ? GROUP BY ALL ORDER BY ALL""", [cutoff])
-    labels = {e.key: e.label for e in cfg.ecosystems}
-    body = "".join(
-        f"<tr><td>{html.escape(labels.get(e, e))}</td><td>{html.escape(m)}</td>"
-        f"<td>{v:,.0f}</td><td>{d.isoformat()}</td></tr>" for e, m, v, d in rows)
-    table = (f"<table><tr><th>ecosystem</th><th>metric</th><th>latest value</th><th>day</th></tr>{body}</table>"
-             if rows else "<p>Nothing stored yet: run <code>ecotrend run</code>.</p>")
-    page = out / "index.html"
-    tmp = page.with_suffix(".html.tmp")
-    tmp.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>ecotrend</title></head>
-<body><h1>ecotrend</h1><p>Data as of {cutoff.isoformat()}.</p>{table}</body></html>""", encoding="utf-8")
-    tmp.replace(page)
-    return [page]
+    """Build the whole site into ``[site] out_dir``; return the HTML pages written."""
+    data = read_site_data(cfg, today, as_of)
+    return SiteBuilder(cfg, data, today, png).build()

@@ -1,0 +1,153 @@
+"""Chart builders: plain rows in, an ``alt.Chart`` out; no I/O, no queries.
+
+Conventions shared by every time chart: the x axis is the UTC day (ISO strings), colours come from
+the config, the line's dash tells the method (solid snapshot, dotted derived, dashed backfill),
+diamonds mark reference figures quoted by the 2023 analysis, grey rules mark release events, the
+legend selects a series, and dragging/scrolling zooms and pans the time axis.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import altair as alt
+
+Rows = Sequence[dict[str, Any]]
+
+METHODS = ["snapshot", "derived", "backfill"]
+METHOD_DASH = alt.Scale(domain=METHODS, range=[[1, 0], [2, 2], [7, 4]])
+
+
+def _x(title: str | None = None) -> alt.X:
+    return alt.X("day:T", title=title, scale=alt.Scale(type="utc"),
+                 axis=alt.Axis(format="%b %Y", labelOverlap=True, grid=False))
+
+
+def _color(series: str, rows: Rows, colors: dict[str, str] | None, legend_title: str | None) -> alt.Color:
+    present = list(dict.fromkeys(r[series] for r in rows))
+    legend = alt.Legend(title=legend_title, orient="top", labelLimit=320, symbolStrokeWidth=3)
+    if colors:
+        domain = [k for k in colors if k in present] + [k for k in present if k not in colors]
+        return alt.Color(f"{series}:N", scale=alt.Scale(domain=domain,
+                                                        range=[colors.get(k, "#888888") for k in domain]),
+                         legend=legend, sort=domain)
+    return alt.Color(f"{series}:N", scale=alt.Scale(scheme="tableau10"), legend=legend)
+
+
+def _in_span(events: Iterable[dict[str, Any]], rows: Rows) -> list[dict[str, Any]]:
+    days = [r["day"] for r in rows]
+    if not days:
+        return []
+    lo, hi = min(days), max(days)
+    return [e for e in events if lo <= e["day"] <= hi]
+
+
+def event_layers(events: Rows) -> list[alt.LayerChart]:
+    """Release events as dotted grey rules labelled at the top of the plot."""
+    if not events:
+        return []
+    rule = alt.Chart().mark_rule(color="#777777", strokeDash=[2, 3], strokeWidth=1).encode(
+        x="day:T", tooltip=[alt.Tooltip("label:N", title="release"), alt.Tooltip("day:N", title="day")])
+    text = alt.Chart().mark_text(angle=270, align="right", baseline="bottom", dx=-4, dy=-3, fontSize=10,
+                                 color="#555555").encode(x="day:T", y=alt.value(0), text="label:N")
+    return [alt.layer(rule, text, data=alt.Data(values=_slim(events, ["day", "label"])))]
+
+
+def _field(t: alt.Tooltip) -> str:
+    return str(t.to_dict().get("field", "")).split(":")[0]
+
+
+def _slim(rows: Rows, fields: Iterable[str]) -> list[dict[str, Any]]:
+    """Only the columns a chart encodes: page weight grows with every column of every row."""
+    keep = list(dict.fromkeys(fields))
+    return [{k: r.get(k) for k in keep} for r in rows]
+
+
+def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[str, str] | None = None,
+               events: Rows = (), refs: Rows = (), value_format: str = ",.0f", height: int = 260,
+               legend_title: str | None = None, tooltip: Sequence[alt.Tooltip] = (),
+               y_scale: alt.Scale | None = None) -> alt.LayerChart:
+    """Lines per series over days; method as dash; reference diamonds; release rules; zoom and legend select."""
+    pick = alt.selection_point(fields=[series], bind="legend")
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    color = _color(series, list(rows) + list(refs), colors, legend_title)
+    y = alt.Y("value:Q", title=y_title, scale=y_scale or alt.Scale(zero=False),
+              axis=alt.Axis(format="~s" if value_format == ",.0f" else value_format))
+    tips = [alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
+            alt.Tooltip("value:Q", title="value", format=value_format),
+            alt.Tooltip("method:N", title="method"), *tooltip]
+    data = _slim(rows, ["day", series, "value", "method", *(_field(t) for t in tooltip)])
+    lines = alt.Chart().mark_line(strokeWidth=2, interpolate="linear").encode(
+        x=_x(), y=y, color=color,
+        strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH, legend=alt.Legend(title="method",
+                                                                                  orient="top")),
+        detail=f"{series}:N",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+    ).add_params(pick, zoom)
+    hover = alt.Chart().mark_circle(size=70, opacity=0).encode(x=_x(), y=y, color=color, tooltip=tips)
+    layers: list[Any] = [lines, hover]
+    if refs:
+        ref_data = _slim(refs, ["day", series, "value", "subject", "note"])
+        layers.append(alt.Chart(alt.Data(values=ref_data)).mark_point(
+            shape="diamond", filled=True, size=110, stroke="#111111", strokeWidth=1, opacity=1).encode(
+            x=_x(), y=y, color=color,
+            tooltip=[alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
+                     alt.Tooltip("value:Q", title="value", format=value_format),
+                     alt.Tooltip("subject:N", title="subject"), alt.Tooltip("note:N", title="source")]))
+    layers += event_layers(_in_span(events, rows))
+    return alt.layer(*layers, data=alt.Data(values=data)).properties(
+        width="container", height=height).configure_view(stroke=None)
+
+
+def share(rows: Rows, *, title_a: str, title_b: str, color: str, events: Rows = ()) -> alt.LayerChart:
+    """A's share of A+B (0–1) per day, with the 50 % line."""
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    base = alt.Chart()
+    y = alt.Y("value:Q", title=f"{title_a} share of {title_a} + {title_b}", scale=alt.Scale(domain=[0, 1]),
+              axis=alt.Axis(format="%"))
+    line = base.mark_line(strokeWidth=2, color=color).encode(
+        x=_x(), y=y, strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH,
+                                               legend=alt.Legend(title="method", orient="top"))
+    ).add_params(zoom)
+    hover = base.mark_circle(size=70, opacity=0).encode(x=_x(), y=y, tooltip=[
+        alt.Tooltip("day:N", title="day"), alt.Tooltip("value:Q", title="share", format=".1%"),
+        alt.Tooltip("a:Q", title=title_a, format=",.0f"), alt.Tooltip("b:Q", title=title_b, format=",.0f"),
+        alt.Tooltip("method:N", title="method")])
+    half = alt.Chart(alt.Data(values=[{"y": 0.5}])).mark_rule(color="#999999", strokeDash=[4, 4]).encode(y="y:Q")
+    layers = [line, hover, half, *event_layers(_in_span(events, rows))]
+    data = _slim(rows, ["day", "value", "a", "b", "method"])
+    return alt.layer(*layers, data=alt.Data(values=data)).properties(width="container", height=220).configure_view(stroke=None)
+
+
+def aligned(rows: Rows, *, y_title: str, colors: dict[str, str]) -> alt.LayerChart:
+    """Each family against days since its own first release (x = 0 is the release)."""
+    pick = alt.selection_point(fields=["label"], bind="legend")
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    base = alt.Chart()
+    x = alt.X("since:Q", title="days since the family's first release")
+    y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format="~s"), scale=alt.Scale(zero=False))
+    color = _color("label", rows, colors, None)
+    lines = base.mark_line(strokeWidth=2).encode(
+        x=x, y=y, color=color, opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
+        strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH, legend=alt.Legend(title="method",
+                                                                                  orient="top")),
+        detail="label:N").add_params(pick, zoom)
+    hover = base.mark_circle(size=70, opacity=0).encode(x=x, y=y, color=color, tooltip=[
+        alt.Tooltip("label:N", title="family"), alt.Tooltip("day:N", title="day"),
+        alt.Tooltip("since:Q", title="days since release"),
+        alt.Tooltip("value:Q", title="value", format=",.0f"), alt.Tooltip("method:N", title="method")])
+    zero = alt.Chart(alt.Data(values=[{"since": 0}])).mark_rule(color="#777777", strokeDash=[2, 3]).encode(
+        x="since:Q")
+    data = _slim(rows, ["since", "day", "label", "value", "method"])
+    return alt.layer(lines, hover, zero, data=alt.Data(values=data)).properties(width="container", height=260).configure_view(stroke=None)
+
+
+def requests_per_day(rows: Rows) -> alt.Chart:
+    """Budget-costing requests per day, stacked by collector."""
+    return alt.Chart(alt.Data(values=list(rows))).mark_bar().encode(
+        x=alt.X("day:T", title=None, scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d %b")),
+        y=alt.Y("requests:Q", title="requests (304s and /rate_limit excluded)", stack="zero"),
+        color=alt.Color("collector:N", scale=alt.Scale(scheme="tableau10"),
+                        legend=alt.Legend(orient="top", title=None)),
+        tooltip=[alt.Tooltip("day:N"), alt.Tooltip("collector:N"), alt.Tooltip("requests:Q", format=",.0f")],
+    ).properties(width="container", height=200).configure_view(stroke=None)

@@ -1,0 +1,294 @@
+"""The read half of the dashboards: a few aggregating queries, answered as plain rows.
+
+Everything a page needs is read in one short read-only session and handed on as lists of dicts
+whose days are ISO strings and whose numbers are floats (a ``date`` charts as NaN in Vega-Lite and a
+``Decimal`` does not serialise).  ``--as-of DAY`` reads a snapshot: the tables are copied, filtered
+to what had been collected by the end of DAY, into an in-memory database where the warehouse's own
+view definitions are re-created, so ``ecosystem_daily`` aggregates exactly as it does live.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from jobs.config import Config
+from warehouse import db
+from warehouse.migrations import METHOD_RANK_SQL
+
+# Longer spans are charted week by week so a chart gets a few hundred rows, never thousands.
+DAILY_SPAN_LIMIT = 400
+TOP_SUBJECTS = 10
+PACKAGE_SOURCES = ("pypi", "npm")
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.replace(microsecond=0).isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+class Reader:
+    """Rows as dicts with plain values from one open connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        try:
+            cur = self.con.execute(sql, params or [])
+        except duckdb.CatalogException:
+            return []  # a table a collector has not created yet
+        cols = [d[0] for d in cur.description]
+        return [{c: _plain(v) for c, v in zip(cols, r)} for r in cur.fetchall()]
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()",
+            [name]).fetchall())
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> duckdb.DuckDBPyConnection:
+    """An in-memory copy of the warehouse as it stood at the end of ``as_of``."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    mem = duckdb.connect()
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT internal").fetchall()]
+    for name in tables:
+        cols = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND table_name = ?", [name]).fetchall()}
+        where, params = [], []
+        if "day" in cols:
+            where.append("day <= ?")
+            params.append(as_of)
+        if "collected_at" in cols:
+            where.append("(collected_at IS NULL OR collected_at < ?)")
+            params.append(end)
+        if "started_at" in cols:
+            where.append("(started_at IS NULL OR started_at < ?)")
+            params.append(end)
+        sql = f'SELECT * FROM main."{name}"' + (" WHERE " + " AND ".join(where) if where else "")
+        table = con.sql(sql, params=params).to_arrow_table()
+        mem.register("_copy", table)
+        mem.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _copy')
+        mem.unregister("_copy")
+    views = [r[0] for r in con.execute(
+        "SELECT sql FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT internal").fetchall()]
+    for _ in range(len(views) + 1):  # views over views: create in dependency order by retrying
+        left = []
+        for sql in views:
+            try:
+                mem.execute(sql)
+            except duckdb.CatalogException:
+                left.append(sql)
+        if not left or len(left) == len(views):
+            break
+        views = left
+    return mem
+
+
+@dataclass
+class SiteData:
+    """All that the pages show, read once."""
+
+    cutoff: dt.date
+    as_of: bool
+    ecosystems: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    weekly: bool = False  # levels charted per week (long spans)
+    daily: list[dict[str, Any]] = field(default_factory=list)  # family totals per bucket
+    subjects: list[dict[str, Any]] = field(default_factory=list)  # top subjects per bucket
+    references: list[dict[str, Any]] = field(default_factory=list)
+    packages: list[dict[str, Any]] = field(default_factory=list)  # package downloads per week, source
+    flagship: list[dict[str, Any]] = field(default_factory=list)  # stars of each family's first repo
+    subject_table: list[dict[str, Any]] = field(default_factory=list)
+    trending: list[dict[str, Any]] = field(default_factory=list)
+    recent_counts: list[dict[str, Any]] = field(default_factory=list)  # repo_count per day, last 60 days
+    freshness: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)
+
+
+def _bucket_sql(weekly: bool, col: str = "day") -> str:
+    return f"CAST(date_trunc('week', {col}) AS DATE)" if weekly else col
+
+
+def read_site_data(cfg: Config, today: dt.date, as_of: dt.date | None = None) -> SiteData:
+    """Read what the site shows; no connection outlives this call."""
+    data = SiteData(cutoff=as_of or today, as_of=as_of is not None)
+    data.ecosystems = [{"ecosystem": e.key, "label": e.label, "color": e.color,
+                        "first_release": e.first_release or None, "position": i}
+                       for i, e in enumerate(cfg.ecosystems)]
+    data.events = [{"day": e.day, "label": e.label, "ecosystem": e.ecosystem or None} for e in cfg.events
+                   if dt.date.fromisoformat(e.day) <= data.cutoff]
+    from warehouse.metrics import METRICS
+    data.metrics = {m.name: {"metric": m.name, "unit": m.unit, "kind": m.kind,
+                             "aggregation": m.aggregation, "description": m.description} for m in METRICS}
+    if not cfg.database.exists():
+        return data
+    con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds)
+    try:
+        if as_of is not None:
+            mem = snapshot(con, as_of)
+            con.close()
+            con = mem
+        _read(Reader(con), cfg, data)
+    finally:
+        con.close()
+    return data
+
+
+def _read(r: Reader, cfg: Config, data: SiteData) -> None:
+    cutoff = data.cutoff
+    for m in r.rows("SELECT metric, unit, kind, aggregation, description FROM metrics"):
+        data.metrics.setdefault(m["metric"], m)
+    span = r.rows("SELECT min(day) AS a, max(day) AS b FROM ecosystem_daily WHERE day <= ?", [cutoff])
+    if span and span[0]["a"]:
+        days = (dt.date.fromisoformat(span[0]["b"]) - dt.date.fromisoformat(span[0]["a"])).days
+        data.weekly = days > DAILY_SPAN_LIMIT
+    level_bucket = _bucket_sql(data.weekly)
+    # Flows are charted as weekly sums (daily counts are noisy); levels keep the bucket's last value.
+    data.daily = r.rows(f"""
+        WITH d AS (
+            SELECT e.*, c.kind,
+                   CASE WHEN c.kind = 'flow' THEN CAST(date_trunc('week', e.day) AS DATE)
+                        ELSE {level_bucket} END AS bucket
+            FROM ecosystem_daily e JOIN metrics c USING (metric) WHERE e.day <= ?)
+        SELECT bucket AS day, ecosystem, metric, any_value(kind) AS kind,
+               CAST(CASE WHEN any_value(kind) = 'flow' THEN sum(value) ELSE arg_max(value, day) END
+                    AS DOUBLE) AS value,
+               arg_max(method, day) AS method,
+               CAST(arg_max(subjects_reporting, day) AS DOUBLE) AS subjects_reporting,
+               CAST(arg_max(subjects_expected, day) AS DOUBLE) AS subjects_expected,
+               count(*) AS days, CAST(max(day) AS DATE) AS last_day
+        FROM d GROUP BY ALL ORDER BY metric, ecosystem, day""", [cutoff])
+    best = f"""
+        SELECT o.* FROM observations o
+        WHERE o.day <= ? AND o.method IN ('snapshot', 'derived', 'backfill')
+        QUALIFY row_number() OVER (PARTITION BY o.day, o.source, o.metric, o.subject
+                                   ORDER BY {METHOD_RANK_SQL}) = 1"""
+    data.subjects = r.rows(f"""
+        WITH b AS ({best}),
+        mem AS (SELECT DISTINCT ecosystem, source, subject, role FROM memberships),
+        j AS (SELECT b.*, m.ecosystem, m.role, c.kind,
+                     CASE WHEN c.kind = 'flow' THEN CAST(date_trunc('week', b.day) AS DATE)
+                          ELSE {_bucket_sql(data.weekly, 'b.day')} END AS bucket
+              FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
+              JOIN metrics c ON c.metric = b.metric),
+        latest AS (SELECT ecosystem, metric, source, subject, arg_max(value, day) AS v FROM j GROUP BY ALL),
+        top AS (SELECT * FROM latest QUALIFY row_number() OVER (
+                    PARTITION BY ecosystem, metric ORDER BY v DESC, subject) <= {TOP_SUBJECTS})
+        SELECT j.bucket AS day, j.ecosystem, j.metric, j.source, j.subject, any_value(j.role) AS role,
+               CAST(CASE WHEN any_value(j.kind) = 'flow' THEN sum(j.value) ELSE arg_max(j.value, j.day) END
+                    AS DOUBLE) AS value,
+               arg_max(j.method, j.day) AS method, string_agg(DISTINCT NULLIF(j.flags, ''), ',') AS flags
+        FROM j JOIN top t USING (ecosystem, metric, source, subject)
+        GROUP BY ALL ORDER BY j.ecosystem, j.metric, j.subject, day""", [cutoff])
+    data.references = r.rows("""
+        SELECT o.day, m.ecosystem, o.metric, o.subject, o.source, CAST(o.value AS DOUBLE) AS value,
+               o.method, bool_or(m.role = 'primary') AS is_primary
+        FROM observations o JOIN memberships m ON m.subject = o.subject
+        WHERE o.method = 'reference' AND o.day <= ?
+        GROUP BY ALL ORDER BY o.day""", [cutoff])
+    data.packages = r.rows(f"""
+        WITH b AS ({best}),
+        mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships WHERE role IN ('primary', 'member'))
+        SELECT CAST(date_trunc('week', b.day) AS DATE) AS day, m.ecosystem, b.source,
+               CAST(sum(b.value) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method,
+               count(DISTINCT b.day) AS days, count(DISTINCT b.subject) AS packages
+        FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
+        WHERE b.metric = 'downloads_day' AND b.source IN {PACKAGE_SOURCES}
+        GROUP BY ALL ORDER BY 2, 3, 1""", [cutoff])
+    flagships = [(e.key, e.github_repos[0]) for e in cfg.ecosystems if e.github_repos]
+    if flagships:
+        data.flagship = r.rows(f"""
+            WITH b AS ({best}), f AS (SELECT * FROM (VALUES {', '.join(['(?, ?)'] * len(flagships))})
+                                      AS f(ecosystem, subject))
+            SELECT {_bucket_sql(data.weekly, 'b.day')} AS day, f.ecosystem, b.subject, b.source,
+                   CAST(arg_max(b.value, b.day) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method
+            FROM b JOIN f ON f.subject = b.subject
+            WHERE b.metric = 'stars' AND b.source = 'github'
+            GROUP BY ALL ORDER BY 2, 1""", [cutoff] + [x for pair in flagships for x in pair])
+    data.subject_table = r.rows(f"""
+        WITH b AS ({best}),
+        last AS (SELECT source, subject, metric, arg_max(value, day) AS value, max(day) AS day
+                 FROM b GROUP BY ALL)
+        SELECT m.ecosystem, m.source, m.subject, m.role, s.kind, s.canonical, l.metric,
+               CAST(l.value AS DOUBLE) AS value, l.day
+        FROM memberships m LEFT JOIN subjects s ON s.source = m.source AND s.subject = m.subject
+        LEFT JOIN last l ON l.source = m.source AND l.subject = m.subject
+        ORDER BY m.ecosystem, m.source, m.role, m.subject, l.metric""", [cutoff])
+    data.recent_counts = r.rows("""
+        SELECT day, ecosystem, value, method FROM ecosystem_daily
+        WHERE metric = 'repo_count' AND day <= ? AND day > CAST(? AS DATE) - INTERVAL 60 DAY
+        ORDER BY day""", [cutoff, cutoff])
+    if r.has_table("trending"):
+        data.trending = r.rows("""
+            SELECT day, period, rank, repo, description, language, stars, period_stars FROM trending
+            WHERE day = (SELECT max(day) FROM trending WHERE day <= ?) ORDER BY period, rank LIMIT 50""",
+                               [cutoff])
+    fresh = r.rows("""SELECT max(day) AS last_day, max(collected_at) AS collected_at FROM observations
+                      WHERE method <> 'reference' AND day <= ?""", [cutoff])
+    data.freshness = fresh[0] if fresh else {}
+    data.health = _health(r, cutoff)
+
+
+def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
+    """The data-health page's figures (the same questions ``ecotrend status`` answers)."""
+    last = r.rows("""SELECT collector, day, mode, status, started_at, ended_at, rows_written, requests, error
+                     FROM runs WHERE day <= ?
+                     QUALIFY row_number() OVER (PARTITION BY collector ORDER BY started_at DESC) = 1
+                     ORDER BY collector""", [cutoff])
+    for row in last:
+        row["requests"] = _requests_total(row["requests"])
+    fresh = r.rows("""SELECT source, max(day) AS last_day, count(*) AS rows FROM observations
+                      WHERE method <> 'reference' AND day <= ? GROUP BY source ORDER BY source""", [cutoff])
+    for row in fresh:
+        row["days_behind"] = (cutoff - dt.date.fromisoformat(row["last_day"])).days
+    failures = r.rows("""SELECT day, collector, status, error FROM runs
+                         WHERE status NOT IN ('ok', 'running') AND day <= ?
+                         ORDER BY started_at DESC LIMIT 20""", [cutoff])
+    gaps = r.rows("""WITH days AS (SELECT DISTINCT day FROM runs WHERE mode IN ('run', 'collect')
+                                   AND status IN ('ok', 'partial') AND day <= ?),
+                     span AS (SELECT min(day) AS a, max(day) AS b FROM days)
+                     SELECT CAST(g.d AS DATE) AS day FROM span,
+                            generate_series(span.a, span.b, INTERVAL 1 DAY) AS g(d)
+                     WHERE span.a IS NOT NULL AND CAST(g.d AS DATE) NOT IN (SELECT day FROM days)
+                     ORDER BY 1""", [cutoff])
+    budget_rows = r.rows("""SELECT day, collector, requests FROM runs
+                            WHERE day <= ? AND day > CAST(? AS DATE) - INTERVAL 60 DAY""", [cutoff, cutoff])
+    budget: dict[tuple[str, str], float] = {}
+    for row in budget_rows:
+        key = (row["day"], row["collector"])
+        budget[key] = budget.get(key, 0.0) + _requests_total(row["requests"])
+    coverage = r.rows("""SELECT ecosystem, metric, day, subjects_reporting, subjects_expected, method
+                         FROM ecosystem_daily WHERE day <= ?
+                         QUALIFY row_number() OVER (PARTITION BY ecosystem, metric ORDER BY day DESC) = 1
+                         ORDER BY ecosystem, metric""", [cutoff])
+    per_metric = r.rows("""SELECT source, metric, method, count(*) AS rows, min(day) AS first_day,
+                           max(day) AS last_day FROM observations WHERE day <= ? GROUP BY ALL ORDER BY ALL""",
+                        [cutoff])
+    return {"runs": last, "sources": fresh, "failures": failures, "gaps": [g["day"] for g in gaps],
+            "budget": [{"day": d, "collector": c, "requests": float(v)} for (d, c), v in sorted(budget.items())],
+            "coverage": coverage, "metrics": per_metric}
+
+
+def _requests_total(raw: str | None) -> float:
+    """Requests that cost budget: every resource except free 304 answers and /rate_limit checks."""
+    try:
+        counts = json.loads(raw or "{}")
+    except ValueError:
+        return 0.0
+    return float(sum(v for k, v in counts.items()
+                     if isinstance(v, (int, float)) and not k.endswith("_304") and k != "rate_limit"))

@@ -1,0 +1,164 @@
+"""Every page in headless Chromium from file:// with the network blocked: charts draw, no console errors.
+
+Uses Debian's /usr/bin/chromium through Playwright (no browser download). Skipped when Chromium is
+missing, except with CI=true, where a missing browser is a failure.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import site_data
+from conftest import dump_toml
+
+CHROMIUM = os.environ.get("ECOTREND_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+# A drawn data mark: a line, symbol, area or bar path with geometry (axes and event rules excluded).
+MARKS = ("g.role-mark.mark-line path, g.role-mark.mark-symbol path, g.role-mark.mark-area path, "
+         "g.role-mark.mark-rect path")
+
+
+def _chromium_or_skip() -> str:
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if path:
+        return path
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"Chromium not found at {CHROMIUM} and CI=true: the browser tests must run in CI")
+    pytest.skip("Chromium not installed (apt-get install chromium); browser tests skipped locally")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = _chromium_or_skip()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("playwright is not installed and CI=true")
+        pytest.skip("playwright not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory) -> Path:
+    from dashboards.site import build_site
+    from jobs.config import load_config
+
+    root = tmp_path_factory.mktemp("site")
+    data = {"storage": {"database": str(root / "data" / "ecotrend.duckdb")},
+            "site": {"out_dir": str(root / "site"), "demo_banner": "Demo data from the bundled fake upstream"},
+            "ecosystem": site_data.ecosystems(), "event": site_data.events()}
+    (root / "ecotrend.toml").write_text(dump_toml(data), encoding="utf-8")
+    cfg = load_config(root / "ecotrend.toml")
+    site_data.populate(cfg, evil=True)
+    build_site(cfg, today=dt.date(2023, 8, 8))
+    return cfg.site_dir
+
+
+def _open(browser, page_path: Path, blocked: list[str], errors: list[str]):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+    page.route("**/*", route)
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.goto(page_path.as_uri())
+    page.wait_for_function("window.ecotrendCharts && window.ecotrendCharts.done", timeout=30_000)
+    return page
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.glob("*.html"))
+
+
+def test_every_page_draws_every_chart_offline(browser, built_site: Path):
+    pages = _pages(built_site)
+    assert {p.name for p in pages} >= {"index.html", "families.html", "health.html", "eco-llama.html",
+                                       "eco-gpt.html", "eco-qwen.html"}
+    drawn = 0
+    for path in pages:
+        blocked: list[str] = []
+        errors: list[str] = []
+        page = _open(browser, path, blocked, errors)
+        try:
+            assert page.evaluate("window.ecotrendCharts.errors") == [], path.name
+            ids = page.eval_on_selector_all(".chart[data-chart]", "els => els.map(e => e.id)")
+            assert ids, f"{path.name} has no chart"
+            for chart_id in ids:
+                n = page.eval_on_selector_all(
+                    f"#{chart_id} svg :is({MARKS})",
+                    "els => els.filter(e => (e.getAttribute('d') || '').length > 2).length")
+                assert n > 0, f"{path.name}: chart {chart_id} drew no marks"
+                drawn += 1
+            assert errors == [], f"{path.name}: {errors}"
+            assert blocked == [], f"{path.name} tried the network: {blocked}"
+        finally:
+            page.close()
+    assert drawn >= 20
+
+
+def test_overview_headline_banner_and_lines(browser, built_site: Path):
+    errors: list[str] = []
+    blocked: list[str] = []
+    page = _open(browser, built_site / "index.html", blocked, errors)
+    try:
+        headline = page.inner_text(".headline")
+        assert "As of 2023-08-08" in headline
+        assert "repositories match \u201cllama\u201d" in headline and "\u201cGPT-4\u201d" in headline
+        assert "over the last 14 days each grew by" in headline
+        assert page.inner_text(".banner") == "Demo data from the bundled fake upstream"
+        assert "data as of 2023-08-08" in page.inner_text("header")
+        # the repository-count chart: 2 families x (backfill + snapshot) line segments, and the
+        # article's four reference diamonds
+        lines = page.eval_on_selector_all("#repo_count svg g.role-mark.mark-line path", "e => e.length")
+        assert lines >= 4
+        diamonds = page.eval_on_selector_all("#repo_count svg g.role-mark.mark-symbol path", "e => e.length")
+        assert diamonds >= 4 + 1  # transparent hover points plus the diamonds
+        assert errors == [] and blocked == []
+    finally:
+        page.close()
+
+
+def test_log_scale_toggle_redraws_without_errors(browser, built_site: Path):
+    errors: list[str] = []
+    blocked: list[str] = []
+    page = _open(browser, built_site / "families.html", blocked, errors)
+    try:
+        before = page.inner_html("#m-repo_count svg")
+        page.check("#log-scale")
+        page.wait_for_function("window.ecotrendCharts.done", timeout=30_000)
+        after = page.inner_html("#m-repo_count svg")
+        assert before != after
+        assert page.evaluate("window.ecotrendCharts.errors") == []
+        assert errors == [] and blocked == []
+    finally:
+        page.close()
+
+
+def test_escaped_text_runs_no_script(browser, built_site: Path):
+    errors: list[str] = []
+    page = browser.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto((built_site / "eco-llama.html").as_uri())
+        page.wait_for_function("window.ecotrendCharts && window.ecotrendCharts.done", timeout=30_000)
+        assert site_data.EVIL in page.inner_text("main")  # shown as text
+        assert dialogs == [] and errors == []
+    finally:
+        page.close()
