@@ -127,7 +127,9 @@ def today_from(args: argparse.Namespace) -> dt.date:
         try:
             return dt.date.fromisoformat(env)
         except ValueError:
-            raise SystemExit(f"ecotrend: error: ECOTREND_TODAY='{env}' is not a day (YYYY-MM-DD)") from None
+            from jobs.commands import UsageError
+
+            raise UsageError(f"ECOTREND_TODAY='{env}' is not a day (YYYY-MM-DD)") from None
     return dt.datetime.now(dt.UTC).date()
 
 

@@ -159,6 +159,7 @@ class FakeUpstream:
             "pypi": {"api_url": f"{self.url}/pypistats/api"},
             "npm": {"api_url": f"{self.url}/npm"},
             "modelscope": {"api_url": f"{self.url}/modelscope"},
+            "arena": {"endpoint": f"{self.url}/hfspaces"},
         }
 
 
@@ -329,7 +330,10 @@ def _fault_reply(fault: Fault, req: Request) -> Reply | None:
     if fault.kind == "not_found":
         return json_reply({"message": "Not Found"}, 404)
     if fault.kind == "redirect_loop":
-        return Reply(301, b"", {"Location": f"{req.base}{req.path}"})
+        from urllib.parse import urlencode
+
+        query = urlencode([(k, v) for k, vals in req.query.items() for v in vals])
+        return Reply(301, b"", {"Location": f"{req.base}{req.path}" + (f"?{query}" if query else "")})
     return None
 
 
