@@ -1,14 +1,17 @@
 """The collector registry: one module per source, listed here explicitly (no plugin discovery)."""
 from __future__ import annotations
 
+from collectors.github_dependents import GithubDependents
 from collectors.github_repos import GithubRepos
 from collectors.github_search import GithubSearch
 from collectors.github_stars import GithubStars
+from collectors.github_trending import GithubTrending
 from collectors.hf_models import HfModels
 from collectors.npm import Npm
 from collectors.pypi import Pypi
 
-REGISTRY = {c.name: c for c in (GithubSearch(), GithubRepos(), GithubStars(), HfModels(), Pypi(), Npm())}
+REGISTRY = {c.name: c for c in (GithubSearch(), GithubRepos(), GithubStars(), HfModels(), Pypi(), Npm(),
+                                    GithubDependents(), GithubTrending())}
 
 
 def names() -> list[str]:

@@ -62,6 +62,7 @@ SECTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
         "api_url": (_str, "https://api.github.com"),
         "web_url": (_str, "https://github.com"),
         "token_env": (_str, "GITHUB_TOKEN"),
+        "web_pause_seconds": (_num, 1.0),  # gap between scraped page requests (dependents, trending)
     },
     "huggingface": {
         "endpoint": (_str, "https://huggingface.co"),
@@ -89,6 +90,7 @@ ECOSYSTEM_KEYS: dict[str, tuple[Any, Any]] = {
     "npm_packages": (_strlist, []),
     "trending_keywords": (_strlist, []),
     "trending_exclude": (_strlist, []),
+    "dependents": (_strlist, []),  # "owner/repo" or "owner/repo:package" (GitHub "Used by")
 }
 EVENT_KEYS: dict[str, tuple[Any, Any]] = {"day": (_str, None), "label": (_str, None), "ecosystem": (_str, "")}
 
@@ -119,6 +121,7 @@ class Ecosystem:
     npm_packages: list[str] = field(default_factory=list)
     trending_keywords: list[str] = field(default_factory=list)
     trending_exclude: list[str] = field(default_factory=list)
+    dependents: list[str] = field(default_factory=list)  # "owner/repo" or "owner/repo:package"
 
 
 @dataclass
@@ -240,6 +243,8 @@ def parse_config(raw: dict, path: Path, name: str | None = None) -> Config:
 
     if sections["storage"]["raw_keep_days"] < 1:
         raise ConfigError(f"{name}: storage.raw_keep_days: must be at least 1")
+    if not 0 <= sections["github"]["web_pause_seconds"] <= 60:
+        raise ConfigError(f"{name}: github.web_pause_seconds: must be between 0 and 60")
     for sec in ("github", "huggingface", "pypi", "npm"):
         for k in ("api_url", "web_url", "endpoint"):
             url = sections[sec].get(k)
@@ -285,6 +290,14 @@ def parse_config(raw: dict, path: Path, name: str | None = None) -> Config:
         for repo in data["github_repos"]:
             if not REPO_RE.match(repo):
                 raise ConfigError(f"{where}.github_repos: '{repo}' is not owner/repo")
+        for entry in data["dependents"]:
+            repo, sep, package = entry.partition(":")
+            if not REPO_RE.match(repo) or (sep and not package.strip()):
+                raise ConfigError(f"{where}.dependents: '{entry}' is not owner/repo or owner/repo:package")
+        for k in ("trending_keywords", "trending_exclude"):
+            for v in data[k]:
+                if not any(ch.isalnum() for ch in v):
+                    raise ConfigError(f"{where}.{k}: '{v}' has no letter or digit to match")
         for k in ("hf_models", "hf_base_models"):
             for model in data[k]:
                 if not MODEL_RE.match(model):

@@ -175,6 +175,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 'article')
         ON CONFLICT DO NOTHING""",
     ]),
+    (4, "trending: every GitHub Trending row per day and period", [
+        # Text is stored as the page shows it (verbatim); escaping is the dashboards' job.
+        # period_stars is NULL when the row shows no "N stars today/this week".
+        """CREATE TABLE trending (
+            day DATE NOT NULL,
+            period VARCHAR NOT NULL,
+            rank INTEGER NOT NULL,
+            repo VARCHAR NOT NULL,
+            description VARCHAR,
+            language VARCHAR,
+            stars BIGINT NOT NULL,
+            period_stars BIGINT,
+            PRIMARY KEY (day, period, rank))""",
+    ]),
 ]
 
 

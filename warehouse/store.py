@@ -31,6 +31,7 @@ log = logging.getLogger("ecotrend.warehouse")
 EXTRA_TABLE_KEYS: dict[str, list[str]] = {}
 EXTRA_TABLE_KEYS["hf_top_models"] = ["day", "ecosystem", "rank"]  # each family's top Hub models
 EXTRA_TABLE_KEYS["gaps"] = ["day", "collector"]  # days a catch-up could not rebuild
+EXTRA_TABLE_KEYS["trending"] = ["day", "period", "rank"]  # GitHub Trending rows (collectors/github_trending.py)
 
 
 @dataclass

@@ -10,6 +10,7 @@ MODULES = {
     "hf": "collectors.fake.hf",
     "pypistats": "collectors.fake.pypi",
     "npm": "collectors.fake.npm",
+    "web": "collectors.fake.web",
 }
 
 
