@@ -205,7 +205,11 @@ class Npm:
                 continue  # finished by an earlier, interrupted backfill
             batch = Batch(self.source)
             last, failed = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
-            self._note_through(ctx, batch, last, failed)
+            # "through" promises every day from [npm] start up to it is stored: only windows of a
+            # backfill that began at or before the start and has reached it may move it
+            start = self._start(ctx)
+            if since <= start and e >= start - dt.timedelta(days=1):
+                self._note_through(ctx, batch, last, failed)
             if not failed:
                 batch.state[key] = e.isoformat()
             yield batch

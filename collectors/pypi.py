@@ -166,8 +166,11 @@ class Pypi:
             self._store(batch, pkg, series, since, until)
             if since <= min(series, default=since) and until >= max(series, default=until):
                 batch.state[f"full:{pkg}"] = today
+            # "through" promises every day up to it is stored; only a backfill from the oldest day
+            # pypistats has may move it, or the daily run would skip what lies before ``since``
             through = ctx.get_state(self.source, f"through:{pkg}")
             stored = [d for d in series if since <= d <= until]
-            if stored and (not through or max(stored) > dt.date.fromisoformat(through)):
+            if stored and since <= min(series) \
+                    and (not through or max(stored) > dt.date.fromisoformat(through)):
                 batch.state[f"through:{pkg}"] = max(stored).isoformat()
             yield batch

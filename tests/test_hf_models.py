@@ -140,7 +140,9 @@ def test_derived_daily_downloads_with_stall_gap_and_backwards_counter(fake, worl
         assert r.returncode == 0, r.stdout + r.stderr
     rows = query_db(db_path(config_data), "SELECT day, value, delta, method, flags FROM model_downloads_daily "
                     "WHERE subject = 'meta-llama/Llama-3.1-8B-Instruct' ORDER BY day")
-    day = lambda k: d0 + dt.timedelta(days=k)  # noqa: E731
+    def day(k: int) -> dt.date:
+        return d0 + dt.timedelta(days=k)
+
     assert rows == [
         (day(1), 100.0, 100.0, "derived", ""),
         (day(2), 0.0, 0.0, "derived", "stalled"),
