@@ -111,6 +111,7 @@ class HttpClient:
         self.session.max_redirects = 10
         self.budgets: dict[tuple[str, str], Budget] = {}
         self.requests: Counter[tuple[str, str]] = Counter()
+        self.unreachable: set[str] = set()  # hosts that could not be reached at all this run
         self._lock = threading.Lock()
 
     # -- budgets -------------------------------------------------------------------------------
@@ -191,6 +192,13 @@ class HttpClient:
                 raise UpstreamError(f"redirect loop at {_short(full_url)}") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind = self._conn_kind(exc)
+                # Once a host proved unreachable, the network is likely down: fail fast instead of
+                # spending the whole backoff again on every request and every other source.
+                if kind == "network unavailable" and self.unreachable and host not in self.unreachable:
+                    self.unreachable.add(host)
+                    raise NetworkUnavailable(f"network unavailable ({_short(full_url)})") from None
+                if kind == "network unavailable" and host in self.unreachable:
+                    raise NetworkUnavailable(f"network unavailable ({_short(full_url)})") from None
                 if attempt <= retries:
                     delay = backoff * (2 ** (attempt - 1))
                     log.warning("%s: %s at %s; retry %d/%d in %.1fs", source, kind, _short(full_url),
@@ -198,6 +206,7 @@ class HttpClient:
                     self.sleep(delay)
                     continue
                 if kind == "network unavailable":
+                    self.unreachable.add(host)
                     raise NetworkUnavailable(f"network unavailable ({_short(full_url)})") from None
                 raise UpstreamError(f"{kind} at {_short(full_url)} after {attempt} attempts") from None
             resp_headers = {k.lower(): v for k, v in raw.headers.items()}

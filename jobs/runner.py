@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 import collectors
 from collectors import archive as archive_mod
 from collectors.base import Batch, Context, Membership
-from collectors.errors import Interrupted, NetworkUnavailable, SourceError
+from collectors.errors import Interrupted, SourceError
 from collectors.http import HttpClient, ReplayClient
 from jobs import history
 from jobs.config import Config
@@ -166,7 +166,6 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
         ctx = Context(config=cfg, http=http, day=day, run_id=run_id, query=make_query(cfg), state=state,
                       interrupted=stop)
         items: list[tuple[Batch | None, store.RunRecord]] = []
-        offline = False
         for name in names:
             c = collectors.get(name)
             rec = store.RunRecord(run_id, name, day, mode, dt.datetime.now(dt.UTC))
@@ -174,8 +173,6 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
             before = dict(http.requests)
             if stop():
                 rec.status, rec.error = "interrupted", "stopped before it started"
-            elif offline:
-                rec.status, rec.error = "failed", "network unavailable"
             else:
                 try:
                     batch = c.collect(ctx)
@@ -185,9 +182,6 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
                             f" (+{len(batch.failures) - 3} more)" if len(batch.failures) > 3 else "")
                 except Interrupted:
                     rec.status, rec.error = "interrupted", "stopped by signal; nothing of it stored"
-                except NetworkUnavailable as exc:
-                    rec.status, rec.error = "failed", str(exc)
-                    offline = True  # every other source would fail the same way, after retries
                 except SourceError as exc:
                     rec.status, rec.error = "failed", str(exc)
                 except Exception as exc:  # a bug must not lose the other sources' rows
