@@ -174,11 +174,14 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
                              any_value(reason) AS reason FROM gaps GROUP BY day ORDER BY day DESC""")
         except duckdb.CatalogException:  # a warehouse from before migration 7
             unrebuilt = []
+        from collectors.arena import status_section
+
+        arena = status_section(cfg, q)  # unmapped licenses and model names on the Arena boards
     finally:
         con.close()
     return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
             "sources": fresh, "metrics": metrics, "failures": failures,
-            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt}
+            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt, "arena": arena}
 
 
 def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
@@ -210,6 +213,16 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
     if data.get("gaps_recorded"):
         print("\nmissed days not reconstructable (recorded by catch-up):")
         print(render(["day", "collectors", "reason"], [tuple(r.values()) for r in data["gaps_recorded"]],
+                     "table"))
+    arena = data.get("arena") or {}
+    if arena.get("unmapped_licenses"):
+        print("\nArena licenses not in [arena.licenses] (open_weights/commercial_use unknown):")
+        print(render(["license", "models", "first_day", "last_day", "example"],
+                     [tuple(r.values()) for r in arena["unmapped_licenses"]], "table"))
+    if arena.get("unmapped_models"):
+        print(f"\nArena models no family claims ({arena['unmapped_models_total']}; add leaderboard_aliases "
+              "or [arena] not_tracked):")
+        print(render(["model", "last_day", "best_score"], [tuple(r.values()) for r in arena["unmapped_models"]],
                      "table"))
     return EXIT_OK
 

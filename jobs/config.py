@@ -39,6 +39,13 @@ def _strlist(v: Any) -> bool:
 
 TYPE_NAMES = {_str: "a string", _int: "an integer", _num: "a number", _strlist: "a list of strings"}
 
+
+def _table(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+TYPE_NAMES[_table] = "a table"
+
 # section -> key -> (type check, default)
 SECTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
     "storage": {
@@ -73,6 +80,20 @@ SECTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
     "npm": {"api_url": (_str, "https://api.npmjs.org"), "start": (_str, "2023-01-01")},
     "schedule": {"time": (_str, "02:00"), "timezone": (_str, "UTC")},
     "alerts": {"command": (_str, "")},
+    # Arena leaderboard history (collectors/arena.py); checked by _check_arena
+    "arena": {
+        "endpoint": (_str, ""),  # empty: [huggingface] endpoint
+        "space": (_str, "lmarena-ai/arena-leaderboard"),
+        "dataset": (_str, "lmarena-ai/leaderboard-dataset"),
+        "dataset_config": (_str, "text"),
+        "dataset_split": (_str, "full"),
+        "category": (_str, "overall"),
+        "score_columns": (_strlist, ["Arena Elo rating", "Arena Score"]),
+        "not_tracked": (_strlist, []),
+        "licenses": (_table, {}),  # license text -> {open_weights, commercial_use}
+    },
+    # ModelScope model pages (collectors/modelscope.py)
+    "modelscope": {"site": (_str, "modelscope.cn"), "api_url": (_str, "")},  # api_url empty: https://{site}
 }
 
 ECOSYSTEM_KEYS: dict[str, tuple[Any, Any]] = {
@@ -90,6 +111,8 @@ ECOSYSTEM_KEYS: dict[str, tuple[Any, Any]] = {
     "npm_packages": (_strlist, []),
     "trending_keywords": (_strlist, []),
     "trending_exclude": (_strlist, []),
+    "leaderboard_aliases": (_strlist, []),
+    "modelscope_models": (_strlist, []),
     "dependents": (_strlist, []),  # "owner/repo" or "owner/repo:package" (GitHub "Used by")
 }
 EVENT_KEYS: dict[str, tuple[Any, Any]] = {"day": (_str, None), "label": (_str, None), "ecosystem": (_str, "")}
@@ -121,6 +144,8 @@ class Ecosystem:
     npm_packages: list[str] = field(default_factory=list)
     trending_keywords: list[str] = field(default_factory=list)
     trending_exclude: list[str] = field(default_factory=list)
+    leaderboard_aliases: list[str] = field(default_factory=list)  # glob patterns on Arena model names
+    modelscope_models: list[str] = field(default_factory=list)
     dependents: list[str] = field(default_factory=list)  # "owner/repo" or "owner/repo:package"
 
 
@@ -267,6 +292,9 @@ def parse_config(raw: dict, path: Path, name: str | None = None) -> Config:
     if sections["huggingface"]["top_models"] < 0:
         raise ConfigError(f"{name}: huggingface.top_models: must be 0 or more")
 
+    _check_arena(name, sections["arena"], sections["huggingface"]["endpoint"])
+    _check_modelscope(name, sections["modelscope"])
+
     ecos_raw = raw.get("ecosystem", [])
     if not isinstance(ecos_raw, list):
         raise ConfigError(f"{name}: ecosystem: must be an array of tables ([[ecosystem]])")
@@ -298,12 +326,12 @@ def parse_config(raw: dict, path: Path, name: str | None = None) -> Config:
             for v in data[k]:
                 if not any(ch.isalnum() for ch in v):
                     raise ConfigError(f"{where}.{k}: '{v}' has no letter or digit to match")
-        for k in ("hf_models", "hf_base_models"):
+        for k in ("hf_models", "hf_base_models", "modelscope_models"):
             for model in data[k]:
                 if not MODEL_RE.match(model):
                     raise ConfigError(f"{where}.{k}: '{model}' is not owner/model")
         for k in ("github_queries", "hf_searches", "hf_authors", "pypi_packages", "npm_packages",
-                  "trending_keywords"):
+                  "trending_keywords", "leaderboard_aliases"):
             for v in data[k]:
                 if not v.strip():
                     raise ConfigError(f"{where}.{k}: empty entry")
@@ -321,3 +349,42 @@ def parse_config(raw: dict, path: Path, name: str | None = None) -> Config:
             raise ConfigError(f"{where}.ecosystem: unknown ecosystem '{data['ecosystem']}'")
         events.append(Event(**data))
     return Config(path=path, sections=sections, ecosystems=ecosystems, events=events)
+
+
+def _check_url(where: str, url: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(f"{where}: '{url}' is not an http(s) address")
+    return url.rstrip("/")
+
+
+def _check_arena(name: str, sec: dict, hf_endpoint: str) -> None:
+    """[arena]: addresses, repo ids, score column aliases and the license table."""
+    sec["endpoint"] = _check_url(f"{name}: arena.endpoint", sec["endpoint"]) if sec["endpoint"] \
+        else hf_endpoint.rstrip("/")
+    for k in ("space", "dataset"):
+        if not MODEL_RE.match(sec[k]):
+            raise ConfigError(f"{name}: arena.{k}: '{sec[k]}' is not owner/name")
+    for k in ("dataset_config", "dataset_split", "category"):
+        if not re.match(r"^[A-Za-z0-9_.-]+$", sec[k]):
+            raise ConfigError(f"{name}: arena.{k}: '{sec[k]}' must be letters, digits, '_', '.' or '-'")
+    if not sec["score_columns"] or any(not c.strip() for c in sec["score_columns"]):
+        raise ConfigError(f"{name}: arena.score_columns: needs at least one non-empty column name")
+    seen: dict[str, str] = {}
+    for text, value in sec["licenses"].items():
+        where = f"{name}: arena.licenses.\"{text}\""
+        norm = " ".join(text.split()).casefold()
+        if not norm:
+            raise ConfigError(f"{where}: empty license text")
+        if norm in seen:
+            raise ConfigError(f"{where}: same license as \"{seen[norm]}\" (case and spaces are ignored)")
+        seen[norm] = text
+        if not isinstance(value, dict) or set(value) != {"open_weights", "commercial_use"} \
+                or not all(isinstance(v, bool) for v in value.values()):
+            raise ConfigError(f"{where}: must be {{ open_weights = true|false, commercial_use = true|false }}")
+
+
+def _check_modelscope(name: str, sec: dict) -> None:
+    if not re.match(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", sec["site"]):
+        raise ConfigError(f"{name}: modelscope.site: '{sec['site']}' is not a domain (e.g. modelscope.cn)")
+    sec["api_url"] = _check_url(f"{name}: modelscope.api_url", sec["api_url"]) if sec["api_url"] \
+        else f"https://{sec['site']}"

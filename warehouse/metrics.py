@@ -47,6 +47,20 @@ METRICS: list[Metric] = [
     Metric("likes", "likes", "level", "max", "Hub likes"),
     Metric("downloads_day", "downloads", "flow", "sum",
            "downloads on that day (PyPI without mirrors, npm; for models derived from all-time)"),
+    # Arena leaderboard (source 'arena'); day = the published table's date, subject = the arena
+    Metric("best_open_score", "Arena score", "score", "max",
+           "highest Arena score of an open-weights model on that day's board"),
+    Metric("best_proprietary_score", "Arena score", "score", "max",
+           "highest Arena score of a proprietary (closed-weights) model on that day's board"),
+    Metric("open_gap", "Arena score", "score", "max",
+           "best proprietary minus best open-weights score (positive: proprietary ahead)"),
+    Metric("open_in_top10", "models", "level", "max",
+           "open-weights models among the 10 best-scored models of the board"),
+    Metric("leaderboard_models", "models", "level", "max", "models with a score on that day's board"),
+    Metric("best_score", "Arena score", "score", "primary",
+           "a family's best Arena score (subject '<arena>:<family>', models matched by leaderboard_aliases)"),
+    Metric("best_rank", "rank", "level", "primary",
+           "the board's rank of the family's best-scored model (1 = top)"),
 ]
 
 BY_NAME = {m.name: m for m in METRICS}

@@ -159,6 +159,79 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         FROM pairs
         WHERE prev_day = day - INTERVAL 1 DAY""",
     ]),
+    (8, "capability: Arena leaderboard tables, open vs proprietary per day, each family's best", [
+        # One row per model on a published board (day = the table's date).  open_weights and
+        # commercial_use come from [arena.licenses]; NULL = a license nobody mapped (reported by
+        # `status`, never guessed).  ecosystem = the first family whose leaderboard_aliases match.
+        """CREATE TABLE leaderboard (
+            day DATE NOT NULL,
+            arena VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            organization VARCHAR,
+            license VARCHAR,
+            open_weights BOOLEAN,
+            commercial_use BOOLEAN,
+            score DOUBLE,
+            rank INTEGER,
+            votes BIGINT,
+            ecosystem VARCHAR,
+            origin VARCHAR NOT NULL,
+            PRIMARY KEY (day, arena, model))""",
+        # The capability chart's rows: one per (day, arena), numbers from the arena observations,
+        # model names from the board itself.
+        """CREATE OR REPLACE VIEW capability_daily AS
+        WITH m AS (
+            SELECT day, subject AS arena,
+                   max(value) FILTER (WHERE metric = 'best_open_score') AS best_open_score,
+                   max(value) FILTER (WHERE metric = 'best_proprietary_score') AS best_proprietary_score,
+                   max(value) FILTER (WHERE metric = 'open_gap') AS open_gap,
+                   max(value) FILTER (WHERE metric = 'open_in_top10') AS open_in_top10,
+                   max(value) FILTER (WHERE metric = 'leaderboard_models') AS leaderboard_models,
+                   string_agg(DISTINCT NULLIF(flags, ''), ',') AS flags
+            FROM observations
+            WHERE source = 'arena' AND method = 'snapshot'
+              AND metric IN ('best_open_score', 'best_proprietary_score', 'open_gap', 'open_in_top10',
+                             'leaderboard_models')
+            GROUP BY day, subject
+        ),
+        b AS (
+            SELECT day, arena,
+                   arg_max(model, score) FILTER (WHERE open_weights) AS best_open_model,
+                   arg_max(model, score) FILTER (WHERE NOT open_weights) AS best_proprietary_model,
+                   count(*) FILTER (WHERE open_weights IS NULL) AS unmapped_license_models
+            FROM leaderboard WHERE score IS NOT NULL
+            GROUP BY day, arena
+        )
+        SELECT m.day, m.arena, m.best_open_score, m.best_proprietary_score, m.open_gap,
+               m.open_in_top10,
+               m.open_in_top10 / nullif(least(10, m.leaderboard_models), 0) AS open_share_top10,
+               m.leaderboard_models, b.best_open_model, b.best_proprietary_model,
+               coalesce(b.unmapped_license_models, 0) AS unmapped_license_models,
+               coalesce(m.flags, '') AS flags
+        FROM m LEFT JOIN b ON b.day = m.day AND b.arena = m.arena""",
+        # Each family's best model per board, to chart beside its adoption.
+        """CREATE OR REPLACE VIEW capability_family_daily AS
+        SELECT l.day, l.arena, l.ecosystem, e.label, e.color,
+               max(l.score) AS best_score, arg_max(l.model, l.score) AS best_model,
+               arg_max(l.rank, l.score) AS best_rank, count(*) AS models_on_board
+        FROM leaderboard l LEFT JOIN ecosystems e ON e.ecosystem = l.ecosystem
+        WHERE l.ecosystem IS NOT NULL AND l.score IS NOT NULL
+        GROUP BY l.day, l.arena, l.ecosystem, e.label, e.color""",
+    ]),
+    (4, "trending: every GitHub Trending row per day and period", [
+        # Text is stored as the page shows it (verbatim); escaping is the dashboards' job.
+        # period_stars is NULL when the row shows no "N stars today/this week".
+        """CREATE TABLE trending (
+            day DATE NOT NULL,
+            period VARCHAR NOT NULL,
+            rank INTEGER NOT NULL,
+            repo VARCHAR NOT NULL,
+            description VARCHAR,
+            language VARCHAR,
+            stars BIGINT NOT NULL,
+            period_stars BIGINT,
+            PRIMARY KEY (day, period, rank))""",
+    ]),
     (2, "reference points: the 2023 analysis' own figures (source 'article', method 'reference')", [
         # Approximate figures as the analysis gave them ("~5,600"), charted beside measured lines and
         # never aggregated (ecosystem_daily skips method 'reference').  Subjects are the query texts
@@ -174,20 +247,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                ('2023-08-08', 'article', 'stars', 'meta-llama/llama', 29000, 'reference', 'approximate',
                 'article')
         ON CONFLICT DO NOTHING""",
-    ]),
-    (4, "trending: every GitHub Trending row per day and period", [
-        # Text is stored as the page shows it (verbatim); escaping is the dashboards' job.
-        # period_stars is NULL when the row shows no "N stars today/this week".
-        """CREATE TABLE trending (
-            day DATE NOT NULL,
-            period VARCHAR NOT NULL,
-            rank INTEGER NOT NULL,
-            repo VARCHAR NOT NULL,
-            description VARCHAR,
-            language VARCHAR,
-            stars BIGINT NOT NULL,
-            period_stars BIGINT,
-            PRIMARY KEY (day, period, rank))""",
     ]),
 ]
 

@@ -29,8 +29,9 @@ log = logging.getLogger("ecotrend.warehouse")
 
 # Extra tables a Batch may carry: name -> key columns.  The tables are created by migrations.
 EXTRA_TABLE_KEYS: dict[str, list[str]] = {}
-EXTRA_TABLE_KEYS["hf_top_models"] = ["day", "ecosystem", "rank"]  # each family's top Hub models
 EXTRA_TABLE_KEYS["gaps"] = ["day", "collector"]  # days a catch-up could not rebuild
+EXTRA_TABLE_KEYS["leaderboard"] = ["day", "arena", "model"]  # Arena boards (collectors/arena.py)
+EXTRA_TABLE_KEYS["hf_top_models"] = ["day", "ecosystem", "rank"]  # each family's top Hub models
 EXTRA_TABLE_KEYS["trending"] = ["day", "period", "rank"]  # GitHub Trending rows (collectors/github_trending.py)
 
 
@@ -69,11 +70,20 @@ def open_writer(cfg: Config, wait_seconds: float | None = None,
 
 
 def _sync_catalogue(con: duckdb.DuckDBPyConnection) -> None:
-    rows = [(m.name, m.unit, m.kind, m.aggregation, m.description) for m in METRICS]
+    table = pa.table({"metric": [m.name for m in METRICS], "unit": [m.unit for m in METRICS],
+                      "kind": [m.kind for m in METRICS], "aggregation": [m.aggregation for m in METRICS],
+                      "description": [m.description for m in METRICS]})
     con.execute("BEGIN TRANSACTION")
-    con.execute("DELETE FROM metrics")
-    con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", rows)  # a catalogue of ~20 rows
-    con.execute("COMMIT")
+    try:
+        con.execute("DELETE FROM metrics")
+        con.register("_metrics", table)
+        con.execute("INSERT INTO metrics BY NAME SELECT * FROM _metrics")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_metrics")
 
 
 def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config, memberships: Iterable[Membership]) -> None:
@@ -175,19 +185,34 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, day: 
     """Write one batch inside the caller's transaction; return the rows written."""
     collected_at = collected_at or dt.datetime.now(dt.UTC)
     n = upsert_observations(con, _obs_table(batch.observations, run_id, collected_at))
-    for s in {(s.source, s.subject): s for s in batch.subjects}.values():
-        con.execute("""
-            INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
-                canonical = excluded.canonical, last_seen = excluded.last_seen""",
-                    [s.source, s.subject, s.kind, s.canonical or s.subject, day, day])
+    subjects = list({(s.source, s.subject): s for s in batch.subjects}.values())
+    if subjects:
+        con.register("_subjects", pa.table({
+            "source": [s.source for s in subjects], "subject": [s.subject for s in subjects],
+            "kind": [s.kind for s in subjects], "canonical": [s.canonical or s.subject for s in subjects],
+            "first_seen": pa.array([day] * len(subjects), pa.date32()),
+            "last_seen": pa.array([day] * len(subjects), pa.date32())}))
+        try:
+            con.execute("""
+                INSERT INTO subjects BY NAME SELECT * FROM _subjects
+                ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
+                    canonical = excluded.canonical, last_seen = excluded.last_seen""")
+        finally:
+            con.unregister("_subjects")
     for name, rows in batch.tables.items():
         n += _upsert_rows(con, name, rows)
     now = collected_at.replace(tzinfo=None)
-    for key, value in batch.state.items():
-        con.execute("""INSERT INTO state VALUES (?, ?, ?, ?) ON CONFLICT (source, key)
-                       DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""",
-                    [batch.source, key, value, now])
+    if batch.state:
+        keys = list(batch.state)
+        con.register("_state", pa.table({
+            "source": [batch.source] * len(keys), "key": keys,
+            "value": pa.array([batch.state[k] for k in keys], pa.string()),
+            "updated_at": pa.array([now] * len(keys), pa.timestamp("us"))}))
+        try:
+            con.execute("""INSERT INTO state BY NAME SELECT * FROM _state ON CONFLICT (source, key)
+                           DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""")
+        finally:
+            con.unregister("_state")
     return n
 
 

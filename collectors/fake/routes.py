@@ -11,6 +11,8 @@ MODULES = {
     "pypistats": "collectors.fake.pypi",
     "npm": "collectors.fake.npm",
     "web": "collectors.fake.web",
+    "hfspaces": "collectors.fake.arena",  # Arena leaderboard Space + dataset files
+    "modelscope": "collectors.fake.modelscope",
 }
 
 

@@ -1,0 +1,100 @@
+"""ModelScope (魔搭) model counters: ``GET {api_url}/api/v1/models/{owner}/{name}``.
+
+``Data.Downloads`` is stored as ``downloads_all_time`` and ``Data.Stars`` as ``likes``, with
+``source = 'modelscope'``.  The site differs between China (``modelscope.cn``) and the international
+site (``modelscope.ai``): ``[modelscope] site`` picks it, ``api_url`` overrides the address.
+
+The models are memberships with role ``item``: charted one by one beside the family's Hugging Face
+models, never folded into a family total (``ecosystem_daily`` aggregates a metric over every source
+of a family, and a maximum over two hubs' counters would mix them).
+
+The envelope carries ``Code`` (200 when all is well) and ``Message``; a missing model answers 404 or
+a ``Code`` other than 200.  A payload without an integer ``Downloads`` is a ParseError (never a zero);
+a missing ``Stars`` only skips ``likes`` for that model, with a note.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from collectors.base import Batch, Context, Membership, Subject
+from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
+from jobs.config import Config
+
+
+def models(cfg: Config) -> list[str]:
+    """Distinct configured ModelScope models, in config order."""
+    return list(dict.fromkeys(m for eco in cfg.ecosystems for m in eco.modelscope_models))
+
+
+def _count(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int) and v >= 0:
+        return v
+    if isinstance(v, float) and v >= 0 and v.is_integer():
+        return int(v)
+    return None
+
+
+class ModelScope:
+    name = "modelscope"
+    source = "modelscope"
+    description = "ModelScope model downloads and stars (Data.Downloads, Data.Stars)"
+
+    def memberships(self, cfg: Config) -> Iterable[Membership]:
+        for eco in cfg.ecosystems:
+            for m in eco.modelscope_models:
+                yield Membership(eco.key, self.source, m, "item")
+
+    def estimate(self, cfg: Config) -> dict[str, int]:
+        return {"models": len(models(cfg))}
+
+    def fetch(self, ctx: Context, model_id: str) -> tuple[int, int | None, str]:
+        """One model → (downloads, stars or None, canonical id)."""
+        url = f"{ctx.config.modelscope.api_url}/api/v1/models/{model_id}"
+        resp = ctx.http.get(url, source=self.source, resource="models")
+        data = resp.json()
+        if not isinstance(data, dict):
+            raise ParseError(f"model '{model_id}': answer is not a JSON object")
+        code = data.get("Code")
+        if code is not None and str(code) != "200":
+            message = str(data.get("Message") or "")[:100]
+            raise NotFound(f"model '{model_id}': ModelScope answered Code {code} ({message})")
+        if data.get("Success") is False:
+            raise NotFound(f"model '{model_id}': ModelScope answered Success false")
+        body = data.get("Data")
+        if not isinstance(body, dict):
+            raise ParseError(f"model '{model_id}': answer has no Data object")
+        downloads = _count(body.get("Downloads"))
+        if downloads is None:
+            raise ParseError(f"model '{model_id}': Data.Downloads is missing or not a count")
+        stars = _count(body.get("Stars"))
+        path, name = body.get("Path"), body.get("Name")
+        canonical = f"{path}/{name}" if isinstance(path, str) and isinstance(name, str) and path and name \
+            else model_id
+        return downloads, stars, canonical
+
+    def collect(self, ctx: Context) -> Batch:
+        batch = Batch(self.source)
+        ids = models(ctx.config)
+        for m in ids:
+            try:
+                downloads, stars, canonical = self.fetch(ctx, m)
+            except (NetworkUnavailable, RateLimitExhausted):
+                raise
+            except SourceError as exc:
+                text = str(exc)
+                batch.failures.append(text if f"'{m}'" in text else f"model '{m}': {text}")
+                continue
+            batch.add(ctx.day, "downloads_all_time", m, downloads)
+            if stars is None:
+                batch.notes.append(f"model '{m}': no Data.Stars in the answer; likes not stored")
+            batch.add(ctx.day, "likes", m, stars)
+            batch.subjects.append(Subject(self.source, m, "model", canonical))
+            if canonical.lower() != m.lower():
+                batch.notes.append(f"model '{m}' is now '{canonical}' on ModelScope; update modelscope_models")
+        if ids and len(batch.failures) == len(ids):
+            raise SourceError(batch.failures[0] if len(ids) == 1 else
+                              f"all {len(ids)} models failed; first: {batch.failures[0]}")
+        return batch
