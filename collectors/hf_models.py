@@ -35,8 +35,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
+from collectors.errors import ParseError, UpstreamError
 from collectors.github_common import parse_links
 from jobs.config import Config
 
@@ -203,22 +204,14 @@ class HfModels:
         batch = Batch(self.source)
         day = ctx.day
         top_n = int(cfg.huggingface.top_models)
-        attempted = 0
-
-        def fail(what: str, exc: SourceError) -> None:
-            batch.failures.append(f"{what}: {exc}")
+        tries = Attempts(batch)
 
         # 1. list queries, each fetched once even when two families share it
         results: dict[tuple[str, str], dict[str, ModelRow]] = {}
         for param, value in self.distinct_queries(cfg):
-            attempted += 1
             subj = query_subject(param, value)
-            try:
-                models = self.list_query(ctx, param, value)
-            except (NetworkUnavailable, RateLimitExhausted):
-                raise
-            except SourceError as exc:
-                fail(subj, exc)
+            models = tries.run(subj, lambda p=param, v=value: self.list_query(ctx, p, v))
+            if models is None:
                 continue
             results[(param, value)] = models
             for metric, v in totals(models.values()).items():
@@ -252,14 +245,10 @@ class HfModels:
 
         # 3. explicit models: one call each, so renames are seen
         for model in self.distinct(cfg, "hf_models"):
-            attempted += 1
-            try:
-                row, canonical = self.model_info(ctx, model)
-            except (NetworkUnavailable, RateLimitExhausted):
-                raise
-            except SourceError as exc:
-                fail(f"model {model}", exc)
+            got = tries.run(f"model {model}", lambda m=model: self.model_info(ctx, m))
+            if got is None:
                 continue
+            row, canonical = got
             if canonical != model:
                 batch.notes.append(f"model {model} is now {canonical} (redirected); stored under "
                                    f"{model}, canonical id recorded")
@@ -271,20 +260,13 @@ class HfModels:
         # 4. derivatives per base model and relation
         for base in self.distinct(cfg, "hf_base_models"):
             for kind in DERIVATIVE_KINDS:
-                attempted += 1
                 subj = derivative_subject(base, kind)
-                try:
-                    n = self.count_derivatives(ctx, base, kind)
-                except (NetworkUnavailable, RateLimitExhausted):
-                    raise
-                except SourceError as exc:
-                    fail(subj, exc)
+                n = tries.run(subj, lambda b=base, k=kind: self.count_derivatives(ctx, b, k))
+                if n is None:
                     continue
                 batch.add(day, "derivative_models", subj, n)
                 batch.subjects.append(Subject(self.source, subj, "derivatives", subj))
-
-        if attempted and len(batch.failures) == attempted:
-            raise SourceError(f"all {attempted} Hub requests failed; first: {batch.failures[0]}")
+        tries.finish("Hub subjects")
         return batch
 
     def _model_rows(self, batch: Batch, day: dt.date, subject: str, row: ModelRow, canonical: str) -> None:

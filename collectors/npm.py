@@ -90,6 +90,7 @@ def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
 class Npm:
     name = "npm"
     source = "npm"
+    stopped = False  # set when a spent rate limit ended the calls of this run
     description = "npm downloads per day (api.npmjs.org ranges, backfilled to [npm] start)"
 
     def memberships(self, cfg: Config) -> Iterable[Membership]:
@@ -134,16 +135,26 @@ class Npm:
 
     def run_calls(self, ctx: Context, batch: Batch, calls: list[Call],
                   clip: tuple[dt.date, dt.date] | None = None) -> tuple[dict[str, dt.date], set[str]]:
-        """Make the calls, add rows to the batch; → (last day stored per package, failed packages)."""
+        """Make the calls, add rows to the batch; → (last day stored per package, failed packages).
+
+        A spent rate limit stops the calls but keeps the days already fetched (their packages
+        count as failed, so their "through" marker stays and the next run asks again)."""
         last: dict[str, dt.date] = {}
         failed: set[str] = set()
-        for call in calls:
+        for i, call in enumerate(calls):
             if ctx.interrupted():
                 break
             try:
                 got = self.fetch(ctx, call)
-            except (NetworkUnavailable, RateLimitExhausted):
+            except NetworkUnavailable:
                 raise
+            except RateLimitExhausted as exc:
+                if not batch.observations:
+                    raise
+                batch.failures.append(f"stopped: {exc}; {len(calls) - i} ranges left for the next run")
+                failed |= {p for c in calls[i:] for p in c[0]}
+                self.stopped = True
+                break
             except SourceError as exc:
                 got = {p: exc for p in call[0]}
             for pkg, series in got.items():
@@ -182,6 +193,7 @@ class Npm:
             else:
                 starts[pkg] = self._start(ctx)
         calls = plan(starts, end)
+        self.stopped = False
         last, failed = self.run_calls(ctx, batch, calls)
         self._note_through(ctx, batch, last, failed)
         if starts and len(failed) == len(starts):
@@ -200,9 +212,12 @@ class Npm:
         window = BULK_DAYS if len(unscoped) >= 2 else SINGLE_DAYS
         key = f"backfill:{since.isoformat()}"
         done = ctx.get_state(self.source, key)
+        self.stopped = False
         for s, e in chunks(since, until, window):
             if done and e <= dt.date.fromisoformat(done):
                 continue  # finished by an earlier, interrupted backfill
+            if self.stopped:
+                return  # the rate limit is spent; a rerun resumes from the last finished window
             batch = Batch(self.source)
             last, failed = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
             # "through" promises every day from [npm] start up to it is stored: only windows of a

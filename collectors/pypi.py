@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
 from jobs.config import Config
@@ -106,19 +107,13 @@ class Pypi:
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
         pacer = self._pacer(ctx)
-        pkgs = self.packages(ctx.config)
         today = ctx.day.isoformat()
-        attempted = 0
-        for pkg in pkgs:
+        tries = Attempts(batch)
+        for pkg in self.packages(ctx.config):
             if ctx.get_state(self.source, f"fetched:{pkg}") == today:
                 continue  # pypistats updates once a day; today's answer is already stored
-            attempted += 1
-            try:
-                series = self.fetch(ctx, pkg, pacer)
-            except (NetworkUnavailable, RateLimitExhausted):
-                raise
-            except SourceError as exc:
-                batch.failures.append(f"package {pkg}: {exc}")
+            series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p, pacer))
+            if series is None:
                 continue
             through = ctx.get_state(self.source, f"through:{pkg}")
             first = None
@@ -135,9 +130,7 @@ class Pypi:
                 batch.state[f"through:{pkg}"] = last.isoformat()
             elif not through:
                 batch.notes.append(f"package {pkg}: pypistats has no days yet")
-        if attempted and len(batch.failures) == attempted:
-            raise SourceError(batch.failures[0] if attempted == 1 else
-                              f"all {attempted} packages failed; first: {batch.failures[0]}")
+        tries.finish("packages")
         return batch
 
     def _store(self, batch: Batch, pkg: str, series: dict[dt.date, int], first: dt.date | None,

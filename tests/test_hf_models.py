@@ -221,3 +221,34 @@ def test_empty_page_and_unknown_model(fake, world, config_data, write_config):
     assert obs(config_data, "model_count", "family:llama") == 12
     assert query_db(db_path(config_data), "SELECT count(*) FROM observations WHERE subject = "
                     "'meta-llama/Nope'") == [(0,)]
+
+
+def test_quota_spent_mid_run_keeps_the_finished_queries(fake, world, config_data, write_config):
+    hf = setup_family(world)
+    hf.quota, hf.window = 3, 10**9  # 3 calls, then the window "resets" far beyond http.max_wait_seconds
+    path = write_config(llama_config(config_data, hf_models=["meta-llama/Llama-0"]))
+    r = run_cli("collect", "--source", "hf_models", config=path, today=DAY)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "stopped" in r.stdout + r.stderr and "Traceback" not in r.stderr
+    assert fake.count(r"^/hf/") <= 4  # the announced budget is respected: at most one 429
+    assert obs(config_data, "model_count", "author:meta-llama") == 7  # finished before the limit
+    assert obs(config_data, "model_count", "search:llama") is None
+    assert obs(config_data, "model_count", "family:llama") is None
+    status = query_db(db_path(config_data), "SELECT status FROM runs WHERE collector = 'hf_models'")
+    assert status == [("partial",)]
+
+
+def test_replay_from_archive_gives_the_same_observations(fake, world, config_data, write_config):
+    setup_family(world)
+    path = write_config(llama_config(config_data, hf_models=["meta-llama/Llama-0"],
+                                     hf_base_models=["meta-llama/Llama-0"]))
+    r = run_cli("collect", "--source", "hf_models", config=path, today=DAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sql = ("SELECT metric, subject, value FROM observations WHERE source = 'huggingface' "
+           "ORDER BY metric, subject")
+    first = query_db(db_path(config_data), sql)
+    served = len(fake.log)
+    r = run_cli("collect", "--source", "hf_models", "--from-archive", DAY, config=path, today=DAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(fake.log) == served  # no network
+    assert query_db(db_path(config_data), sql) == first and len(first) > 20

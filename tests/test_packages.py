@@ -98,6 +98,19 @@ def test_pypi_unknown_package_and_bad_answers_store_nothing_wrong(fake, world, c
                                                         known(D - dt.timedelta(days=10), 10, 70).items()}
 
 
+def test_pypi_429_is_waited_out(fake, world, config_data, write_config):
+    py = world.part("pypistats")
+    world.set_today(D.isoformat())
+    py.set("openai", known(D - dt.timedelta(days=5), 5, 50))
+    fake.inject("retry_after", r"^/pypistats/", times=1, seconds=0)
+    path = write_config(pypi_config(config_data, ["openai"]))
+    r = run_cli("collect", "--source", "pypi", config=path, today=D.isoformat())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert fake.count(r"^/pypistats/", status=429) == 1
+    assert series(config_data, "pypi", "openai") == {d: float(v) for d, v in
+                                                     known(D - dt.timedelta(days=5), 5, 50).items()}
+
+
 def test_pypi_backfill_command(fake, world, config_data, write_config):
     py = world.part("pypistats")
     world.set_today(D.isoformat())

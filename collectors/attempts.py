@@ -1,0 +1,54 @@
+"""Per-subject attempts within one source: a failing subject is noted and the rest go on.
+
+A spent rate limit (``RateLimitExhausted``) stops the source's remaining calls but keeps what was
+already fetched: those figures are complete and correct, and the run reports the source as partial.
+No network at all (``NetworkUnavailable``) ends the source at once, as every call would fail.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from collectors.base import Batch
+from collectors.errors import NetworkUnavailable, RateLimitExhausted, SourceError
+
+T = TypeVar("T")
+
+
+class Attempts:
+    def __init__(self, batch: Batch):
+        self.batch = batch
+        self.tried = 0
+        self.ok = 0
+        self.skipped = 0
+        self.limit: RateLimitExhausted | None = None
+
+    def run(self, what: str, fn: Callable[[], T]) -> T | None:
+        """fn() or None (the failure recorded in the batch, or skipped after a spent limit)."""
+        if self.limit is not None:
+            self.skipped += 1
+            return None
+        self.tried += 1
+        try:
+            out = fn()
+        except NetworkUnavailable:
+            raise
+        except RateLimitExhausted as exc:
+            self.limit = exc
+            return None
+        except SourceError as exc:
+            self.batch.failures.append(f"{what}: {exc}")
+            return None
+        self.ok += 1
+        return out
+
+    def finish(self, noun: str) -> None:
+        """Raise when nothing succeeded; else note a stop for a rate limit."""
+        if self.limit is not None:
+            if self.ok == 0:
+                raise self.limit
+            self.batch.failures.append(f"stopped: {self.limit}; {self.skipped + 1} {noun} left for "
+                                       "the next run")
+        elif self.tried and self.ok == 0:
+            first = self.batch.failures[0]
+            raise SourceError(first if self.tried == 1 else f"all {self.tried} {noun} failed; first: {first}")
