@@ -4,12 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from conftest import days, query_db, run_cli
-
 from jobs import history
 from jobs.config import parse_config
 from jobs.history import DayRecord
 from jobs.schedule import MISFIRE_GRACE_SECONDS, Daemon, build_scheduler, due_at, fire_time, plan
+from tests.conftest import days, query_db, run_cli
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 UTC = dt.UTC
