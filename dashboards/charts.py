@@ -7,6 +7,7 @@ legend selects a series, and dragging/scrolling zooms and pans the time axis.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,9 +19,19 @@ METHODS = ["snapshot", "derived", "backfill"]
 METHOD_DASH = alt.Scale(domain=METHODS, range=[[1, 0], [2, 2], [7, 4]])
 
 
-def _x(title: str | None = None) -> alt.X:
-    return alt.X("day:T", title=title, scale=alt.Scale(type="utc"),
-                 axis=alt.Axis(format="%b %Y", labelOverlap=True, grid=False))
+def _x(rows: Rows = ()) -> alt.X:
+    """The UTC day axis, ticks suited to the span (days for weeks, months for a year, years beyond)."""
+    days = sorted(r["day"] for r in rows)
+    span = (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days if days else 0
+    if span <= 70:
+        axis = alt.Axis(format="%d %b", tickCount={"interval": "week", "step": 1})
+    elif span <= 900:
+        axis = alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 1 if span <= 400 else 3})
+    else:
+        axis = alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1})
+    axis.labelOverlap = True
+    axis.grid = False
+    return alt.X("day:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
 
 
 def _color(series: str, rows: Rows, colors: dict[str, str] | None, legend_title: str | None) -> alt.Color:
@@ -63,6 +74,13 @@ def _slim(rows: Rows, fields: Iterable[str]) -> list[dict[str, Any]]:
     return [{k: r.get(k) for k in keep} for r in rows]
 
 
+def _with_data(chart: alt.LayerChart, rows: list[dict[str, Any]]) -> alt.LayerChart:
+    """Attach the rows last: every Altair method copies the chart, data included."""
+    chart = chart.configure_view(stroke=None)
+    chart.data = alt.Data(values=rows)
+    return chart
+
+
 def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[str, str] | None = None,
                events: Rows = (), refs: Rows = (), value_format: str = ",.0f", height: int = 260,
                legend_title: str | None = None, tooltip: Sequence[alt.Tooltip] = (),
@@ -71,6 +89,7 @@ def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[
     pick = alt.selection_point(fields=[series], bind="legend")
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     color = _color(series, list(rows) + list(refs), colors, legend_title)
+    x = _x(list(rows) + list(refs))
     y = alt.Y("value:Q", title=y_title, scale=y_scale or alt.Scale(zero=False),
               axis=alt.Axis(format="~s" if value_format == ",.0f" else value_format))
     tips = [alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
@@ -78,45 +97,45 @@ def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[
             alt.Tooltip("method:N", title="method"), *tooltip]
     data = _slim(rows, ["day", series, "value", "method", *(_field(t) for t in tooltip)])
     lines = alt.Chart().mark_line(strokeWidth=2, interpolate="linear").encode(
-        x=_x(), y=y, color=color,
+        x=x, y=y, color=color,
         strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH, legend=alt.Legend(title="method",
                                                                                   orient="top")),
         detail=f"{series}:N",
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
     ).add_params(pick, zoom)
-    hover = alt.Chart().mark_circle(size=70, opacity=0).encode(x=_x(), y=y, color=color, tooltip=tips)
+    hover = alt.Chart().mark_circle(size=70, opacity=0).encode(x=x, y=y, color=color, tooltip=tips)
     layers: list[Any] = [lines, hover]
     if refs:
         ref_data = _slim(refs, ["day", series, "value", "subject", "note"])
         layers.append(alt.Chart(alt.Data(values=ref_data)).mark_point(
             shape="diamond", filled=True, size=110, stroke="#111111", strokeWidth=1, opacity=1).encode(
-            x=_x(), y=y, color=color,
+            x=x, y=y, color=color,
             tooltip=[alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
                      alt.Tooltip("value:Q", title="value", format=value_format),
                      alt.Tooltip("subject:N", title="subject"), alt.Tooltip("note:N", title="source")]))
     layers += event_layers(_in_span(events, rows))
-    return alt.layer(*layers, data=alt.Data(values=data)).properties(
-        width="container", height=height).configure_view(stroke=None)
+    return _with_data(alt.layer(*layers).properties(width="container", height=height), data)
 
 
 def share(rows: Rows, *, title_a: str, title_b: str, color: str, events: Rows = ()) -> alt.LayerChart:
     """A's share of A+B (0–1) per day, with the 50 % line."""
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     base = alt.Chart()
+    x = _x(rows)
     y = alt.Y("value:Q", title=f"{title_a} share of {title_a} + {title_b}", scale=alt.Scale(domain=[0, 1]),
               axis=alt.Axis(format="%"))
     line = base.mark_line(strokeWidth=2, color=color).encode(
-        x=_x(), y=y, strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH,
+        x=x, y=y, strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH,
                                                legend=alt.Legend(title="method", orient="top"))
     ).add_params(zoom)
-    hover = base.mark_circle(size=70, opacity=0).encode(x=_x(), y=y, tooltip=[
+    hover = base.mark_circle(size=70, opacity=0).encode(x=x, y=y, tooltip=[
         alt.Tooltip("day:N", title="day"), alt.Tooltip("value:Q", title="share", format=".1%"),
         alt.Tooltip("a:Q", title=title_a, format=",.0f"), alt.Tooltip("b:Q", title=title_b, format=",.0f"),
         alt.Tooltip("method:N", title="method")])
     half = alt.Chart(alt.Data(values=[{"y": 0.5}])).mark_rule(color="#999999", strokeDash=[4, 4]).encode(y="y:Q")
     layers = [line, hover, half, *event_layers(_in_span(events, rows))]
     data = _slim(rows, ["day", "value", "a", "b", "method"])
-    return alt.layer(*layers, data=alt.Data(values=data)).properties(width="container", height=220).configure_view(stroke=None)
+    return _with_data(alt.layer(*layers).properties(width="container", height=220), data)
 
 
 def aligned(rows: Rows, *, y_title: str, colors: dict[str, str]) -> alt.LayerChart:
@@ -139,13 +158,13 @@ def aligned(rows: Rows, *, y_title: str, colors: dict[str, str]) -> alt.LayerCha
     zero = alt.Chart(alt.Data(values=[{"since": 0}])).mark_rule(color="#777777", strokeDash=[2, 3]).encode(
         x="since:Q")
     data = _slim(rows, ["since", "day", "label", "value", "method"])
-    return alt.layer(lines, hover, zero, data=alt.Data(values=data)).properties(width="container", height=260).configure_view(stroke=None)
+    return _with_data(alt.layer(lines, hover, zero).properties(width="container", height=260), data)
 
 
 def requests_per_day(rows: Rows) -> alt.Chart:
     """Budget-costing requests per day, stacked by collector."""
     return alt.Chart(alt.Data(values=list(rows))).mark_bar().encode(
-        x=alt.X("day:T", title=None, scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d %b")),
+        x=alt.X("day:T", title=None, scale=alt.Scale(type="utc")),
         y=alt.Y("requests:Q", title="requests (304s and /rate_limit excluded)", stack="zero"),
         color=alt.Color("collector:N", scale=alt.Scale(scheme="tableau10"),
                         legend=alt.Legend(orient="top", title=None)),

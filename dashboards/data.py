@@ -192,7 +192,8 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
         SELECT j.bucket AS day, j.ecosystem, j.metric, j.source, j.subject, any_value(j.role) AS role,
                CAST(CASE WHEN any_value(j.kind) = 'flow' THEN sum(j.value) ELSE arg_max(j.value, j.day) END
                     AS DOUBLE) AS value,
-               arg_max(j.method, j.day) AS method, string_agg(DISTINCT NULLIF(j.flags, ''), ',') AS flags
+               arg_max(j.method, j.day) AS method, string_agg(DISTINCT NULLIF(j.flags, ''), ',') AS flags,
+               count(DISTINCT j.day) AS days
         FROM j JOIN top t USING (ecosystem, metric, source, subject)
         GROUP BY ALL ORDER BY j.ecosystem, j.metric, j.subject, day""", [cutoff])
     data.references = r.rows("""

@@ -146,6 +146,9 @@ class SiteBuilder:
         self.pages: list[Page] = []
 
     # -- helpers ------------------------------------------------------------------------------------
+    def is_flow(self, metric: str) -> bool:
+        return self.data.metrics.get(metric, {}).get("kind") == "flow"
+
     def family_rows(self, metric: str, ecosystems: list[str] | None = None) -> list[dict[str, Any]]:
         rows = []
         for r in self.data.daily:
@@ -155,7 +158,7 @@ class SiteBuilder:
                              "value": r["value"], "method": r["method"],
                              "subjects": f"{r['subjects_reporting']:.0f} of {r['subjects_expected'] or 0:.0f}",
                              "days": r["days"]})
-        return rows
+        return _complete_weeks(rows, "ecosystem") if self.is_flow(metric) else rows
 
     def ref_rows(self, metric: str, ecosystems: list[str] | None = None, primary_only: bool = True
                  ) -> list[dict[str, Any]]:
@@ -183,7 +186,7 @@ class SiteBuilder:
         m = self.data.metrics.get(metric, {})
         bits = [f"{metric}: {m.get('description', '')}."]
         if m.get("kind") == "flow":
-            bits.append("Weekly sums (weeks start Monday; the last week may be partial).")
+            bits.append("Weekly sums (weeks start Monday; a partial first or last week is left out).")
         elif m.get("kind") == "rolling":
             bits.append("A rolling 30-day count taken each day: never add days together.")
         elif self.data.weekly:
@@ -198,7 +201,7 @@ class SiteBuilder:
         csv_name = f"data/{stem}.csv"
         _write(self.out / csv_name, _csv(rows))
         self.written.append(self.out / csv_name)
-        spec = chart.to_dict()
+        spec = chart.to_dict(validate=False)
         links = [("data (CSV)", csv_name)]
         if self.png:
             import vl_convert as vlc
@@ -319,7 +322,7 @@ class SiteBuilder:
                 tooltip=[alt.Tooltip("breakdown:N", title="by registry")]),
                 rows, "Package downloads per week (PyPI + npm)",
                 "downloads_day of the family's PyPI and npm packages (PyPI without mirrors), summed per "
-                "week; the last week may be partial.", logable=True)
+                "week; a partial first or last week is left out.", logable=True)
         else:
             self.empty(page, "downloads_day", "Package downloads per week (PyPI + npm)")
         if self.data.trending:
@@ -344,14 +347,15 @@ class SiteBuilder:
             key = (r["day"], r["ecosystem"])
             m = merged.setdefault(key, {"day": r["day"], "ecosystem": r["ecosystem"],
                                         "label": self.labels.get(r["ecosystem"]), "metric": "downloads_day",
-                                        "value": 0.0, "method": r["method"], "parts": []})
+                                        "value": 0.0, "method": r["method"], "parts": [], "days": 0})
             m["value"] += r["value"]
+            m["days"] = max(m["days"], r["days"])
             m["parts"].append(f"{r['source']} {r['value']:,.0f}")
         out = []
         for m in merged.values():
             m["breakdown"] = ", ".join(m.pop("parts"))
             out.append(m)
-        return sorted(out, key=lambda x: (x["ecosystem"], x["day"]))
+        return _complete_weeks(sorted(out, key=lambda x: (x["ecosystem"], x["day"])), "ecosystem")
 
     def families(self) -> Page:
         page = Page("families.html", "All families")
@@ -408,8 +412,10 @@ class SiteBuilder:
             fam = self.family_rows(metric, [eco.key])
             subs = [{"day": r["day"], "label": r["subject"], "subject": r["subject"], "source": r["source"],
                      "role": r["role"], "metric": metric, "value": r["value"], "method": r["method"],
-                     "flags": r["flags"] or ""}
+                     "flags": r["flags"] or "", "days": r["days"]}
                     for r in self.data.subjects if r["ecosystem"] == eco.key and r["metric"] == metric]
+            if self.is_flow(metric):
+                subs = _complete_weeks(subs, "subject")
             if not fam and not subs:
                 if metric in expected:
                     self.empty(page, metric)
@@ -498,9 +504,12 @@ class SiteBuilder:
     def build(self) -> list[Path]:
         self.out.mkdir(parents=True, exist_ok=True)
         bundle = write_assets(self.out)
-        pages = [self.overview(), self.families()]
-        pages += [self.ecosystem_page(e) for e in self.cfg.ecosystems]
-        pages.append(self.health())
+        # Altair validates every object against the Vega-Lite schema as it is built, data rows
+        # included, which would cost most of the build; tests validate each builder's spec instead.
+        with alt.utils.schemapi.debug_mode(False):
+            pages = [self.overview(), self.families()]
+            pages += [self.ecosystem_page(e) for e in self.cfg.ecosystems]
+            pages.append(self.health())
         nav = [("Overview", "index.html"), ("All families", "families.html")]
         nav += [(e.label, f"eco-{e.key}.html") for e in self.cfg.ecosystems]
         nav.append(("Data health", "health.html"))
@@ -535,6 +544,22 @@ class SiteBuilder:
                 p.unlink()
 
 
+def _complete_weeks(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Drop a partial week at either end of each series: a weekly sum of 3 days would read as a fall."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(r[key], []).append(r)
+    out = []
+    for series in by.values():
+        series.sort(key=lambda r: r["day"])
+        if len(series) > 2 and series[0]["days"] < 7:
+            series = series[1:]
+        if len(series) > 2 and series[-1]["days"] < 7:
+            series = series[:-1]
+        out += series
+    return out
+
+
 def _growth(before: float, after: float) -> str:
     if not before:
         return "n/a"
@@ -546,7 +571,7 @@ def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> l
     out = []
     for r in a_rows:
         b = b_by_day.get(r["day"])
-        if b and r["value"] + b["value"] > 0:
+        if b and r["value"] > 0 and b["value"] > 0:
             method = r["method"] if r["method"] == b["method"] else "backfill" \
                 if "backfill" in (r["method"], b["method"]) else "derived"
             out.append({"day": r["day"], "value": r["value"] / (r["value"] + b["value"]),

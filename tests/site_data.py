@@ -41,11 +41,21 @@ def events() -> list[dict[str, Any]]:
 
 
 def _curve(day: dt.date, start: dt.date, top: float, mid_days: float, width: float) -> float:
-    """A logistic adoption curve: 0 before ``start``, ``top`` far after."""
+    """A logistic adoption curve from 0 on ``start`` towards ``top``."""
     t = (day - start).days
     if t < 0:
         return 0.0
-    return round(top / (1 + math.exp(-(t - mid_days) / width)))
+    return round(top / (1 + math.exp(-(t - mid_days) / width)) - top / (1 + math.exp(mid_days / width)))
+
+
+def llama_repos(day: dt.date) -> float:
+    """Tuned to pass near the article's ~5,600 (2023-07-19) and ~6,200 (2023-08-08); Llama 2 adds a bump."""
+    bump = 4 * (day - D("2023-07-18")).days if day > D("2023-07-18") else 0
+    return _curve(day, D("2023-02-24"), 6500, 108, 20) + bump
+
+
+def gpt_repos(day: dt.date) -> float:
+    return _curve(day, D("2023-03-14"), 7250, 40, 47)
 
 
 def memberships() -> list[Membership]:
@@ -74,15 +84,11 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
     pypi = Batch("pypi")
     day = start
     while day < FIRST_SNAPSHOT:
-        llama = _curve(day, D("2023-02-24"), 7000, 110, 28)
-        gpt = _curve(day, D("2023-03-14"), 4700, 70, 30)
-        backfill.add(day, "repo_count", "llama", llama, "backfill")
-        backfill.add(day, "repo_count", "GPT-4", gpt, "backfill")
         prev = day - dt.timedelta(days=1)
-        backfill.add(day, "repos_created", "llama",
-                     max(0, llama - _curve(prev, D("2023-02-24"), 7000, 110, 28)), "backfill")
-        backfill.add(day, "repos_created", "GPT-4",
-                     max(0, gpt - _curve(prev, D("2023-03-14"), 4700, 70, 30)), "backfill")
+        backfill.add(day, "repo_count", "llama", llama_repos(day), "backfill")
+        backfill.add(day, "repo_count", "GPT-4", gpt_repos(day), "backfill")
+        backfill.add(day, "repos_created", "llama", max(0, llama_repos(day) - llama_repos(prev)), "backfill")
+        backfill.add(day, "repos_created", "GPT-4", max(0, gpt_repos(day) - gpt_repos(prev)), "backfill")
         day += dt.timedelta(days=1)
     day = start
     while day <= end:
@@ -96,7 +102,7 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
     for d_, q, v in (("2023-07-19", "llama", 5600), ("2023-08-08", "llama", 6200),
                      ("2023-07-19", "GPT-4", 4100), ("2023-08-08", "GPT-4", 4400)):
         if D(d_) <= end:
-            article.add(D(d_), "repo_count", q, v, "reference")
+            article.add(D(d_), "repo_count", q, v, "reference", "approximate")
     subjects = [Subject("github", m.subject, "repo" if "/" in m.subject else "query")
                 for m in memberships() if m.source == "github"]
     if evil:
@@ -124,16 +130,17 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
             t = (day - FIRST_SNAPSHOT).days
             gh = Batch("github")
             gh.subjects = subjects
-            gh.add(day, "repo_count", "llama", 5300 + 26 * t + (3 * t if day >= D("2023-07-18") else 0))
+            prev = day - dt.timedelta(days=1)
+            gh.add(day, "repo_count", "llama", llama_repos(day))
             gh.add(day, "repo_count", "llama.cpp", 800 + 11 * t)
-            gh.add(day, "repo_count", "GPT-4", 4000 + 11 * t)
+            gh.add(day, "repo_count", "GPT-4", gpt_repos(day))
             if day >= D("2023-08-03"):
                 gh.add(day, "repo_count", "qwen", 40 + 35 * (day - D("2023-08-03")).days)
-            gh.add(day, "repos_created", "llama", 26 + t % 5)
-            gh.add(day, "repos_created", "GPT-4", 11 + t % 3)
-            gh.add(day, "stars", "meta-llama/llama", 41000 + 120 * t)
-            gh.add(day, "stars", "ggml-org/llama.cpp", 38000 + 150 * t)
-            gh.add(day, "stars", "openai/openai-python", 14500 + 30 * t)
+            gh.add(day, "repos_created", "llama", llama_repos(day) - llama_repos(prev) + t % 3)
+            gh.add(day, "repos_created", "GPT-4", gpt_repos(day) - gpt_repos(prev) + t % 2)
+            gh.add(day, "stars", "meta-llama/llama", 27900 + 32 * t)
+            gh.add(day, "stars", "ggml-org/llama.cpp", 24000 + 150 * t)
+            gh.add(day, "stars", "openai/openai-python", 11500 + 30 * t)
             hf = Batch("huggingface")
             failed = day == D("2023-07-21")
             if not failed:

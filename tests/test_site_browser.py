@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 import site_data
 from conftest import dump_toml
 
