@@ -14,17 +14,19 @@ inside a term matches any punctuation or spacing, so "llama.cpp" also finds "lla
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from bs4 import Tag
+from bs4 import BeautifulSoup, Tag
 
 from collectors import web_common as web
 from collectors.base import Batch, Context, Membership, Subject
 from jobs.config import Config
 
 PERIODS = ("daily", "weekly")
+PERIOD_WORDS = {"daily": "today", "weekly": "this week", "monthly": "this month"}
 
 # Every selector this scraper depends on, in one place (see README "Scraped metrics").
 SELECTORS = {
@@ -35,7 +37,7 @@ SELECTORS = {
     "stars": 'a[href$="/stargazers"]',
     "period_stars": "span.float-sm-right",
 }
-PERIOD_STARS_RE = re.compile(r"([\d.,]+\s*[kKmM]?)\s+stars?\s+(?:today|this week|this month)", re.IGNORECASE)
+PERIOD_STARS_RE = re.compile(r"([\d.,]+\s*[kKmM]?)\s+stars?\s+(today|this week|this month)", re.IGNORECASE)
 REPO_HREF_RE = re.compile(r"^/?([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)/?$")
 
 
@@ -61,10 +63,8 @@ def row_text(row: dict) -> str:
     return f"{row['repo']} {row.get('description') or ''}"
 
 
-def parse_rows(html: bytes | str, period: str, day, url: str) -> list[dict]:
+def parse_rows(html: bytes | str, period: str, day: dt.date, url: str) -> list[dict]:
     """The rows of one trending page; ParseError when a row lacks its repository or star count."""
-    from bs4 import BeautifulSoup
-
     page = BeautifulSoup(html, "html.parser")
     articles = page.select(SELECTORS["row"])
     if not articles:
@@ -75,7 +75,7 @@ def parse_rows(html: bytes | str, period: str, day, url: str) -> list[dict]:
     return rows
 
 
-def _row(art: Tag, rank: int, period: str, day, url: str) -> dict:
+def _row(art: Tag, rank: int, period: str, day: dt.date, url: str) -> dict:
     link = art.select_one(SELECTORS["repo_link"])
     m = REPO_HREF_RE.match(link.get("href", "")) if link else None
     if not m:
@@ -96,6 +96,10 @@ def _row(art: Tag, rank: int, period: str, day, url: str) -> dict:
     if ps_el is not None:
         pm = PERIOD_STARS_RE.search(web.collapse(ps_el.get_text(" ")))
         if pm:
+            if pm.group(2).lower() != PERIOD_WORDS[period]:  # the page ignored ?since=
+                raise web.markup_changed(GithubTrending.name, url, f"'stars {PERIOD_WORDS[period]}' "
+                                         f"(row {rank} says '{pm.group(2)}')", SELECTORS["period_stars"],
+                                         day.isoformat())
             period_stars = web.parse_count(pm.group(1))[0]
     return {
         "day": day, "period": period, "rank": rank, "repo": f"{m.group(1)}/{m.group(2)}",

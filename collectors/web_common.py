@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup
 
 from collectors.base import Context
 from collectors.errors import ParseError
@@ -49,12 +49,9 @@ def parse_count(text: str) -> tuple[int, bool]:
     value = Decimal(whole.replace(",", "") + (f".{frac}" if frac else ""))
     if suffix:
         value *= _SCALE[suffix.lower()]
-    try:
-        if value != value.to_integral_value():
-            raise ValueError(f"not a whole count: '{s}'")
-        return int(value), suffix is not None
-    except InvalidOperation:
-        raise ValueError(f"not a count: '{s}'") from None
+    if value != value.to_integral_value():
+        raise ValueError(f"not a whole count: '{s}'")  # e.g. '1.2345k'
+    return int(value), suffix is not None
 
 
 def soup(resp: Response) -> BeautifulSoup:
@@ -94,7 +91,3 @@ def get_page(ctx: Context, url: str, *, source: str, params: dict | None = None)
     """One page through the shared client: identified User-Agent, paced, 429 honoured, archived."""
     pause(ctx, urlsplit(url).netloc)
     return ctx.http.get(url, source=source, resource=RESOURCE, params=params, headers=dict(HTML_HEADERS))
-
-
-def first(node: Tag, selector: str) -> Tag | None:
-    return node.select_one(selector)

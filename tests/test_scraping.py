@@ -349,3 +349,58 @@ def test_fixture_pages_are_the_pages_the_fake_serves():
     assert FIXTURES.resolve() == (Path(__file__).parents[1] / "collectors" / "fake" / "pages").resolve()
     assert {p.name for p in FIXTURES.glob("*.html")} == set(page_names())
     assert page("trending-daily.html") == fixture("trending-daily.html")
+
+
+# -- politeness -------------------------------------------------------------------------------------
+def test_page_requests_are_paced_per_host(monkeypatch, tmp_path):
+    """Consecutive page requests to one host are spaced by web_pause_seconds (fake clock, no waiting)."""
+    from types import SimpleNamespace
+
+    from collectors import web_common
+
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    monkeypatch.setattr(web_common.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(web_common.time, "sleep", sleep)
+    monkeypatch.setattr(web_common, "_last_call", {})
+    cfg = parse_config({"github": {"web_pause_seconds": 2}}, tmp_path / "e.toml")
+    ctx = SimpleNamespace(config=cfg, http=SimpleNamespace(archive=None), interrupted=lambda: False)
+    web_common.pause(ctx, "github.com")
+    assert slept == []  # the first request goes at once
+    now[0] += 0.5
+    web_common.pause(ctx, "github.com")
+    assert sum(slept) == pytest.approx(1.5)  # 2 s after the previous one
+    web_common.pause(ctx, "example.org")  # another host has its own spacing
+    assert sum(slept) == pytest.approx(1.5)
+    replay = SimpleNamespace(config=cfg, http=SimpleNamespace(), interrupted=lambda: False)
+    web_common.pause(replay, "github.com")  # replaying the archive never waits
+    assert sum(slept) == pytest.approx(1.5)
+
+
+def test_estimate_counts_pages(tmp_path):
+    from collectors.github_dependents import GithubDependents
+    from collectors.github_trending import GithubTrending
+
+    cfg = parse_config({"ecosystem": [
+        {"key": "llama", "label": "L", "dependents": ["ggml-org/llama.cpp", "ggml-org/llama.cpp:llama"],
+         "trending_keywords": ["llama"]},
+        {"key": "gpt", "label": "G", "dependents": ["ggml-org/llama.cpp", "openai/openai-node"]},
+    ]}, tmp_path / "e.toml")
+    # an entry listed by two families is fetched once; a named package may need its own page
+    assert GithubDependents().estimate(cfg) == {"web": 4}
+    assert GithubTrending().estimate(cfg) == {"web": 2}
+    mem = {(m.ecosystem, m.subject, m.role) for m in GithubDependents().memberships(cfg)}
+    assert ("gpt", "ggml-org/llama.cpp", "member") in mem and ("llama", "ggml-org/llama.cpp", "member") in mem
+
+
+def test_trending_page_for_another_period_is_refused():
+    import datetime as dt
+
+    from collectors.errors import ParseError
+    with pytest.raises(ParseError, match="row 1 says 'this week'"):
+        parse_rows(fixture("trending-weekly.html"), "daily", dt.date(2026, 11, 20), "http://x/trending?since=daily")
