@@ -290,3 +290,21 @@ def test_shipped_license_mapping_on_a_real_2023_board(fake, world, arena_cfg):
     assert sum(1 for r in rows if r[2] is False) == 19  # not licensed for commercial use (of 31)
     f = figures(db, "2023-06-22")
     assert f["best_open_score"] == (1065.0, "") and f["open_gap"] == (162.0, "")
+
+
+def test_backfill_window_then_daily_run_fills_the_rest(fake, world, arena_cfg):
+    world.set_today(TODAY)
+    cfg = arena_cfg()
+    res = run_cli("backfill", "--source", "arena", "--since", "2023-08-01", "--until", "2023-12-31",
+                  config=cfg, today=TODAY)
+    assert res.returncode == 0, res.stdout + res.stderr
+    db = Path(json.loads(cfg.read_text().split("database = ")[1].split("\n")[0]))
+    days = [str(r[0]) for r in query_db(db, "SELECT DISTINCT day FROM leaderboard ORDER BY 1")]
+    assert days == ["2023-08-02", "2023-12-06"]
+    assert fake.count(r"leaderboard_table_20230619\.csv") == 0
+    res = collect(cfg)
+    assert res.returncode == 0, res.stdout + res.stderr
+    days = [str(r[0]) for r in query_db(db, "SELECT DISTINCT day FROM leaderboard ORDER BY 1")]
+    assert days == ["2023-06-19", "2023-08-02", "2023-12-06", "2024-02-02", "2024-03-15"]
+    for day in ("20230802", "20231206"):
+        assert fake.count(rf"leaderboard_table_{day}\.csv") == 1  # not loaded again by the daily run
