@@ -189,7 +189,8 @@ class Npm:
         for pkg in self.packages(ctx.config):
             through = ctx.get_state(self.source, f"through:{pkg}")
             if through:
-                starts[pkg] = max(EARLIEST, dt.date.fromisoformat(through) - dt.timedelta(days=REREAD_DAYS - 1))
+                reread = dt.date.fromisoformat(through) - dt.timedelta(days=REREAD_DAYS - 1)
+                starts[pkg] = max(EARLIEST, reread)
             else:
                 starts[pkg] = self._start(ctx)
         calls = plan(starts, end)

@@ -138,7 +138,8 @@ def test_derived_daily_downloads_with_stall_gap_and_backwards_counter(fake, worl
         world.set_today(day)
         r = run_cli("collect", "--source", "hf_models", config=path, today=day)
         assert r.returncode == 0, r.stdout + r.stderr
-    rows = query_db(db_path(config_data), "SELECT day, value, delta, method, flags FROM model_downloads_daily "
+    rows = query_db(db_path(config_data), "SELECT day, value, delta, method, flags "
+                    "FROM model_downloads_daily "
                     "WHERE subject = 'meta-llama/Llama-3.1-8B-Instruct' ORDER BY day")
     def day(k: int) -> dt.date:
         return d0 + dt.timedelta(days=k)

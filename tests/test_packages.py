@@ -48,7 +48,8 @@ def test_pypi_first_run_backfills_then_increments_and_corrects_late_days(fake, w
     r = run_cli("collect", "--source", "pypi", config=path, today=D.isoformat())
     assert r.returncode == 0, r.stdout + r.stderr
     got = series(config_data, "pypi", "llama-cpp-python")
-    want = {d: float(v) for d, v in full.items() if D - dt.timedelta(days=180) <= d <= D - dt.timedelta(days=1)}
+    oldest, newest = D - dt.timedelta(days=180), D - dt.timedelta(days=1)
+    want = {d: float(v) for d, v in full.items() if oldest <= d <= newest}
     assert got == want and len(got) == 180
     assert fake.count(r"/pypistats/api/packages/llama-cpp-python/overall") == 1
     assert all(e["query"].get("mirrors") == ["false"] for e in fake.log if e["path"].startswith("/pypistats"))

@@ -38,13 +38,17 @@ METRICS: list[Metric] = [
            "packages listed as depending on the package (GitHub 'Used by')"),
     Metric("trending_repos", "repositories", "level", "primary",
            "rows of GitHub Trending matching the family's keywords"),
-    Metric("model_count", "models", "level", "max", "models the Hub lists for an author or search"),
+    Metric("model_count", "models", "level", "max",
+           "distinct models the Hub lists for an author or search; a family's is the union of its queries"),
     Metric("derivative_models", "models", "level", "sum",
-           "models declaring a base model of the family (fine-tunes, quantizations, adapters, merges)"),
+           "models declaring a base model of the family (fine-tunes, quantizations, adapters, merges), "
+           "per base and relation"),
     Metric("downloads_30d", "downloads", "rolling", "max",
-           "Hub downloads over the last 30 days (rolling window; never summed across days)"),
-    Metric("downloads_all_time", "downloads", "level", "max", "Hub downloadsAllTime"),
-    Metric("likes", "likes", "level", "max", "Hub likes"),
+           "Hub downloads over the last 30 days (rolling window; never summed across days), summed over "
+           "a query's or family's distinct models"),
+    Metric("downloads_all_time", "downloads", "level", "max",
+           "Hub downloadsAllTime (since creation), summed over a query's or family's distinct models"),
+    Metric("likes", "likes", "level", "max", "Hub likes, summed over a query's or family's distinct models"),
     Metric("downloads_day", "downloads", "flow", "sum",
            "downloads on that day (PyPI without mirrors, npm; for models derived from all-time)"),
     # Arena leaderboard (source 'arena'); day = the published table's date, subject = the arena
