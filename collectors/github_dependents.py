@@ -37,6 +37,7 @@ SELECTORS = {
 }
 TOGGLE_RE = re.compile(r"^(?P<n>[\d.,]+\s*[kKmMbB]?)\s+(?P<kind>Repositor(?:y|ies)|Packages?)$")
 EMPTY_RE = re.compile(r"haven.t found any dependents", re.IGNORECASE)
+FINAL_REPO_RE = re.compile(r"/([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+)/network/dependents/?$")
 
 
 def parse_entry(entry: str) -> tuple[str, str | None]:
@@ -108,10 +109,16 @@ class GithubDependents:
         return f"{cfg.github.web_url}/{repo}/network/dependents"
 
     def fetch(self, ctx: Context, entry: str) -> tuple[dict[str, tuple[int, bool]], str]:
-        """Counts for one entry, and the canonical subject name; raises ParseError on odd markup."""
+        """Counts for one entry and the repository's current name; ParseError on odd markup."""
         repo, package = parse_entry(entry)
         url = self.url(ctx.config, repo)
         resp = web.get_page(ctx, url, source=self.source)
+        current = repo
+        if resp.redirected_from:  # a renamed or transferred repository: github.com redirects
+            m = FINAL_REPO_RE.search(urlsplit(resp.url).path)
+            if m:
+                current = m.group(1)
+                url = self.url(ctx.config, current)
         page = web.soup(resp)
         packages = parse_packages(page)
         if package is not None:
@@ -135,24 +142,28 @@ class GithubDependents:
                 label = "'N Repositories'" if what == "repos" else "'N Packages'"
                 raise web.markup_changed(self.name, resp.url, f"{label} count", SELECTORS["toggle"],
                                          ctx.day.isoformat())
-        return counts, entry
+        return counts, current
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
         todo = entries(ctx.config)
         for entry, _ecos in todo:
             try:
-                counts, subject = self.fetch(ctx, entry)
+                counts, current = self.fetch(ctx, entry)
             except (NetworkUnavailable, RateLimitExhausted, ParseError):
                 raise  # a markup change hits every page alike: the source fails, nothing stored
             except SourceError as exc:
                 batch.failures.append(f"{entry}: {exc}")
                 continue
+            # figures stay under the configured name; subjects.canonical records a rename
             for metric, key in (("dependents_repos", "repos"), ("dependents_packages", "packages")):
                 value, abbreviated = counts[key]
-                batch.add(ctx.day, metric, subject, value, flags="abbreviated" if abbreviated else "")
-            batch.subjects.append(Subject(self.source, subject, "package" if ":" in subject else "repo",
-                                          subject))
+                batch.add(ctx.day, metric, entry, value, flags="abbreviated" if abbreviated else "")
+            _, package = parse_entry(entry)
+            canonical = current + (f":{package}" if package else "")
+            batch.subjects.append(Subject(self.source, entry, "package" if package else "repo", canonical))
+            if canonical != entry:
+                batch.notes.append(f"{entry} is now {canonical}; update the config when convenient")
         if todo and len(batch.failures) == len(todo):
             raise SourceError(batch.failures[0] if len(todo) == 1 else
                               f"all {len(todo)} repositories failed; first: {batch.failures[0]}")

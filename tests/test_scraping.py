@@ -404,3 +404,22 @@ def test_trending_page_for_another_period_is_refused():
     from collectors.errors import ParseError
     with pytest.raises(ParseError, match="row 1 says 'this week'"):
         parse_rows(fixture("trending-weekly.html"), "daily", dt.date(2026, 11, 20), "http://x/trending?since=daily")
+
+
+def test_dependents_of_a_renamed_repository_follow_the_redirect(fake, world, scrape_config, write_config):
+    world.part("web").renamed["ggerganov/llama.cpp"] = "ggml-org/llama.cpp"
+    scrape_config["ecosystem"][0]["dependents"] = ["ggerganov/llama.cpp", "ggerganov/llama.cpp:llama"]
+    scrape_config["ecosystem"][1].pop("dependents")
+    r = run_cli("collect", "--source", "github_dependents", config=write_config(), today=DAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert observed(scrape_config, "dependents_%") == {
+        ("ggerganov/llama.cpp", "dependents_repos"): (2961.0, ""),
+        ("ggerganov/llama.cpp", "dependents_packages"): (143.0, ""),
+        ("ggerganov/llama.cpp:llama", "dependents_repos"): (1086.0, ""),
+        ("ggerganov/llama.cpp:llama", "dependents_packages"): (0.0, ""),
+    }
+    assert dict(query_db(db(scrape_config), "SELECT subject, canonical FROM subjects")) == {
+        "ggerganov/llama.cpp": "ggml-org/llama.cpp", "ggerganov/llama.cpp:llama": "ggml-org/llama.cpp:llama"}
+    # the named package's page is asked at the new address, not through the redirect again
+    assert fake.count(r"^/web/ggerganov/") == 2
+    assert fake.count(r"^/web/ggml-org/llama\.cpp/network/dependents$") == 3

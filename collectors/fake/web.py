@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from importlib import resources
+from urllib.parse import urlencode
 
 from collectors.fake.server import Fault, Reply, Request, html_reply
 
@@ -44,6 +45,7 @@ class WebData:
         }
         self.trending: dict[str, str] = {"daily": "trending-daily.html", "weekly": "trending-weekly.html"}
         self.inline: dict[str, str] = {}  # page name → HTML, for pages a test makes up
+        self.renamed: dict[str, str] = {}  # old owner/repo → new: answered with a 301, like github.com
 
     def set_dependents(self, repo: str, page_name: str, package_id: str = "") -> None:
         with self.lock:
@@ -70,6 +72,10 @@ def data(req: Request) -> WebData:
 def dependents(req: Request, fault: Fault | None, owner: str, repo: str) -> Reply:
     d = data(req)
     with d.lock:
+        new = d.renamed.get(f"{owner}/{repo}")
+        if new:
+            query = f"?{urlencode(req.query, doseq=True)}" if req.query else ""
+            return Reply(301, b"", {"Location": f"{req.base}/{new}/network/dependents{query}"}, "text/html")
         pages = d.dependents.get(f"{owner}/{repo}")
         name = pages.get(req.arg("package_id", "") or "") if pages else None
     if name is None:
