@@ -423,3 +423,33 @@ def test_dependents_of_a_renamed_repository_follow_the_redirect(fake, world, scr
     # the named package's page is asked at the new address, not through the redirect again
     assert fake.count(r"^/web/ggerganov/") == 2
     assert fake.count(r"^/web/ggml-org/llama\.cpp/network/dependents$") == 3
+
+
+def test_fixed_selector_reparses_the_archived_day(fake, world, scrape_config, write_config, monkeypatch):
+    """The workflow README promises: markup changes → fix SELECTORS → re-parse the archive, no network."""
+    import datetime as dt
+
+    from jobs import runner
+    from jobs.config import load_config
+
+    renamed_class = fixture("dependents-openai-python.html").replace("table-list-header-toggle",
+                                                                     "dependents-type-toggle")
+    world.part("web").add_page("openai-python-renamed-class.html", renamed_class)
+    world.part("web").set_dependents("openai/openai-python", "openai-python-renamed-class.html")
+    scrape_config["ecosystem"][0].pop("dependents")
+    scrape_config["ecosystem"][1]["dependents"] = ["openai/openai-python"]
+    cfg = write_config()
+    r = run_cli("collect", "--source", "github_dependents", config=cfg, today=DAY)
+    assert r.returncode == 3 and "markup changed" in r.stdout + r.stderr
+    assert observed(scrape_config, "dependents_%") == {}
+
+    before = fake.count(r"^/web/")
+    monkeypatch.setitem(gd.SELECTORS, "toggle", "div.dependents-type-toggle a.btn-link")  # the fix
+    day = dt.date.fromisoformat(DAY)
+    outcome = runner.collect(load_config(cfg), day, ["github_dependents"], from_archive=day, say=lambda m: None)
+    assert [(rec.collector, rec.status) for rec in outcome.records] == [("github_dependents", "ok")]
+    assert fake.count(r"^/web/") == before
+    assert observed(scrape_config, "dependents_%") == {
+        ("openai/openai-python", "dependents_repos"): (316905.0, ""),
+        ("openai/openai-python", "dependents_packages"): (4118.0, ""),
+    }
