@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
@@ -77,7 +78,7 @@ def parse_rows(html: bytes | str, period: str, day: dt.date, url: str) -> list[d
 
 def _row(art: Tag, rank: int, period: str, day: dt.date, url: str) -> dict:
     link = art.select_one(SELECTORS["repo_link"])
-    m = REPO_HREF_RE.match(link.get("href", "")) if link else None
+    m = REPO_HREF_RE.match(urlsplit(link.get("href", "")).path) if link else None
     if not m:
         raise web.markup_changed(GithubTrending.name, url, f"repository link in row {rank}",
                                  SELECTORS["repo_link"], day.isoformat())
