@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
-from collectors.pypi import configured
+from collectors.pypi import archived, configured
 from jobs.config import Config
 
 EARLIEST = dt.date(2015, 1, 10)
@@ -64,6 +65,20 @@ def plan(starts: dict[str, dt.date], end: dt.date) -> list[Call]:
             for pkg in pkgs:
                 calls += [((pkg,), s, e) for s, e in chunks(start, end, SINGLE_DAYS)]
     return calls
+
+
+RANGE_PATH_RE = re.compile(r"/downloads/range/(\d{4}-\d\d-\d\d):(\d{4}-\d\d-\d\d)/([^/]+(?:/[^/]+)?)$")
+
+
+def calls_of(urls: list[str]) -> list[Call]:
+    """The range calls behind archived URLs, oldest first (to replay a day's run exactly)."""
+    out: list[Call] = []
+    for url in urls:
+        m = RANGE_PATH_RE.search(urlsplit(url).path)
+        if m:
+            names = tuple(unquote(n) for n in m.group(3).split(","))
+            out.append((names, dt.date.fromisoformat(m.group(1)), dt.date.fromisoformat(m.group(2))))
+    return sorted(out, key=lambda c: (c[1], c[0]))
 
 
 def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
@@ -193,10 +208,12 @@ class Npm:
                 starts[pkg] = max(EARLIEST, reread)
             else:
                 starts[pkg] = self._start(ctx)
-        calls = plan(starts, end)
+        replay = archived(ctx, self.source)
+        calls = plan(starts, end) if replay is None else calls_of(replay)
         self.stopped = False
         last, failed = self.run_calls(ctx, batch, calls)
-        self._note_through(ctx, batch, last, failed)
+        if replay is None:
+            self._note_through(ctx, batch, last, failed)
         if starts and len(failed) == len(starts):
             raise SourceError(batch.failures[0] if len(starts) == 1 else
                               f"all {len(starts)} packages failed; first: {batch.failures[0]}")

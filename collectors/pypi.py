@@ -41,6 +41,14 @@ def configured(cfg: Config, attr: str) -> list[str]:
     return list(seen)
 
 
+def archived(ctx: Context, source: str) -> list[str] | None:
+    """The URLs archived for ``source`` when replaying a day (``collect --from-archive``), else None."""
+    by_source = getattr(ctx.http, "by_source", None)
+    if by_source is None:
+        return None
+    return [rec.url for recs in by_source.get(source, {}).values() for rec in recs[:1]]
+
+
 class Pacer:
     """Spaces calls to a source that announces no budget: at most ``per_minute`` calls a minute."""
 
@@ -109,6 +117,15 @@ class Pypi:
         pacer = self._pacer(ctx)
         today = ctx.day.isoformat()
         tries = Attempts(batch)
+        replay = archived(ctx, self.source)
+        if replay is not None:  # re-parse what the day's run fetched, every row of it
+            for pkg in self.packages(ctx.config):
+                if any(f"/packages/{quote(pkg, safe='')}/overall" in u for u in replay):
+                    series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p, pacer))
+                    if series is not None:
+                        self._store(batch, pkg, series, None, None)
+            tries.finish("packages")
+            return batch
         for pkg in self.packages(ctx.config):
             if ctx.get_state(self.source, f"fetched:{pkg}") == today:
                 continue  # pypistats updates once a day; today's answer is already stored

@@ -244,3 +244,23 @@ def test_npm_retries_a_502_and_backfill_command(fake, world, config_data, write_
     assert {d: v for d, v in got.items() if d >= NPM_START} == expected(npm, "openai", NPM_START,
                                                                       D - dt.timedelta(days=1))
     no_duplicates(config_data, "npm")
+
+
+def test_replay_from_archive_gives_the_same_rows(fake, world, config_data, write_config):
+    npm_world(world)
+    world.part("pypistats").set("openai", known(D - dt.timedelta(days=30), 30, 40))
+    pypi_config(config_data, ["openai"])
+    path = write_config(npm_config(config_data, ["openai", "node-llama-cpp", "@mistralai/mistralai"]))
+    r = run_cli("collect", "--source", "pypi", "--source", "npm", config=path, today=D.isoformat())
+    assert r.returncode == 0, r.stdout + r.stderr
+    sql = "SELECT source, subject, day, value FROM observations WHERE source IN ('pypi', 'npm') ORDER BY ALL"
+    first = query_db(db(config_data), sql)
+    served = len(fake.log)
+    r = run_cli("collect", "--source", "pypi", "--source", "npm", "--from-archive", D.isoformat(),
+                config=path, today=D.isoformat())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(fake.log) == served  # no network
+    assert query_db(db(config_data), sql) == first
+    rows = query_db(db(config_data), "SELECT collector, rows_written FROM runs WHERE mode = 'replay' "
+                    "ORDER BY collector")
+    assert rows == [("npm", 3 * (D - NPM_START).days), ("pypi", 30)]
