@@ -77,6 +77,7 @@ class SearchBackfill:
         self.who = who
         self.stats = Stats()
         self.first_total: int | None = None
+        self.resolved = 0  # repositories in the windows finished so far
         self.announce: Callable[[], None] | None = None
 
     # -- calls ----------------------------------------------------------------------------------
@@ -107,39 +108,62 @@ class SearchBackfill:
         return total, incomplete
 
     # -- windows --------------------------------------------------------------------------------
-    def leaves(self, lo: dt.date, hi: dt.date, reverse: bool = False) -> Iterator[Leaf]:
-        """Resolve [lo, hi] into finished windows, in time order (newest first when ``reverse``)."""
+    def leaves(self, lo: dt.date, hi: dt.date, reverse: bool = False, known: int | None = None
+               ) -> Iterator[Leaf]:
+        """Resolve [lo, hi] into finished windows, in time order (newest first when ``reverse``).
+
+        ``known`` is the window's total when its siblings' totals already tell it; a window known
+        to be over the cap is split without spending a probe on it.
+        """
         days = _days(lo, hi)
+        if known is not None and known > SEARCH_CAP and days > 1:
+            yield from self._split(lo, hi, known, False, reverse)
+            return
         total, items, incomplete = self.search(self.window_q(lo, hi), PER_PAGE)
         if self.first_total is None:
             self.first_total = total
             if self.announce:
                 self.announce()
         if total == 0 and not incomplete:
-            yield Leaf(lo, hi, {lo + ONE * i: 0 for i in range(days)}, how="empty")
+            yield self._leaf(lo, hi, {lo + ONE * i: 0 for i in range(days)}, how="empty")
             return
         if days == 1:
-            yield Leaf(lo, hi, {lo: total}, "incomplete" if incomplete else "", how="day")
+            yield self._leaf(lo, hi, {lo: total}, "incomplete" if incomplete else "", how="day")
             return
         if total > SEARCH_CAP or incomplete:
-            # Only the first 1,000 can be listed (and an incomplete answer may hide more): split.
-            k = 2 if incomplete else max(2, math.ceil(total / SPLIT_TARGET))
-            parts = split(lo, hi, min(k, days))
-            self.stats.splits += 1
-            for a, b in (reversed(parts) if reverse else parts):
-                yield from self.leaves(a, b, reverse)
+            yield from self._split(lo, hi, total, incomplete, reverse)
             return
         pages = math.ceil(total / PER_PAGE)
         if pages - 1 <= days:
             counts = self.listed(lo, hi, total, items, pages)
             if counts is not None:
-                yield Leaf(lo, hi, counts, how="listed")
+                yield self._leaf(lo, hi, counts, how="listed")
                 return
             self.stats.fallbacks += 1
             self.ctx.log.info("github_search: '%s' %s..%s: listed items do not add up to %d; counting "
                               "day by day", self.q, lo, hi, total)
         counts, flags = self.per_day(lo, hi, total)
-        yield Leaf(lo, hi, counts, flags, how="counted")
+        yield self._leaf(lo, hi, counts, flags, how="counted")
+
+    def _leaf(self, lo: dt.date, hi: dt.date, counts: dict[dt.date, int], flags: str = "", how: str = ""
+              ) -> Leaf:
+        self.resolved += sum(counts.values())
+        return Leaf(lo, hi, counts, flags, how)
+
+    def _split(self, lo: dt.date, hi: dt.date, total: int, incomplete: bool, reverse: bool
+               ) -> Iterator[Leaf]:
+        """Only the first 1,000 can be listed (and an incomplete answer may hide more): split."""
+        k = 2 if incomplete else max(2, math.ceil(total / SPLIT_TARGET))
+        parts = split(lo, hi, min(k, _days(lo, hi)))
+        self.stats.splits += 1
+        ordered = list(reversed(parts)) if reverse else parts
+        start = self.resolved
+        for i, (a, b) in enumerate(ordered):
+            # The last part's total is the window's minus its siblings'; it is only used to skip the
+            # probe of a part that is over the cap anyway, so a slightly wrong figure costs nothing.
+            last = i == len(ordered) - 1
+            known = total - (self.resolved - start) if last and not incomplete else None
+            yield from self.leaves(a, b, reverse, known)
 
     def listed(self, lo: dt.date, hi: dt.date, total: int, first: list[dict[str, Any]], pages: int
                ) -> dict[dt.date, int] | None:

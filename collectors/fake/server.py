@@ -166,6 +166,9 @@ class FakeUpstream:
 def _handler_for(server: FakeUpstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Buffer the reply so headers and body leave in one segment: written separately, each
+        # keep-alive request stalled ~40 ms on the client's delayed ACK.
+        wbufsize = 1 << 16
 
         def log_message(self, *a: Any) -> None:  # quiet
             pass
