@@ -280,7 +280,9 @@ def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
     per_metric = r.rows("""SELECT source, metric, method, count(*) AS rows, min(day) AS first_day,
                            max(day) AS last_day FROM observations WHERE day <= ? GROUP BY ALL ORDER BY ALL""",
                         [cutoff])
-    return {"runs": last, "sources": fresh, "failures": failures, "gaps": [g["day"] for g in gaps],
+    unrebuilt = r.rows("""SELECT day, collector, source, reason FROM gaps WHERE day <= ?
+                          ORDER BY day DESC LIMIT 30""", [cutoff]) if r.has_table("gaps") else []
+    return {"runs": last, "sources": fresh, "unrebuilt": unrebuilt, "failures": failures, "gaps": [g["day"] for g in gaps],
             "budget": [{"day": d, "collector": c, "requests": float(v)} for (d, c), v in sorted(budget.items())],
             "coverage": coverage, "metrics": per_metric}
 

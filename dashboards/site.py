@@ -476,6 +476,11 @@ class SiteBuilder:
         gaps = h["gaps"]
         gap_text = (f'<p class="bad">{len(gaps)} day(s) without a daily run: {esc(", ".join(gaps[-30:]))}</p>'
                     if gaps else '<p class="ok">No gaps between the first and the last daily run.</p>')
+        if h.get("unrebuilt"):
+            gap_text += ("<p>Days a catch-up could not rebuild (the source keeps no history for them):</p>"
+                         + table(["day", "collector", "source", "reason"],
+                                 [(r["day"], r["collector"], r["source"], r["reason"] or "")
+                                  for r in h["unrebuilt"]]))
         page.add(f'<section class="card"><h2>Gaps</h2>{gap_text}</section>')
         if h["budget"]:
             self.add_chart(page, "budget", charts.requests_per_day(h["budget"]), h["budget"],

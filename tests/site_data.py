@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 from collectors.base import Batch, Membership, Subject
-from jobs.config import Config
+from jobs.config import Config, load_config
 from warehouse import store
 
 D = dt.date.fromisoformat
@@ -110,7 +111,8 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
 
     con = store.open_writer(cfg, wait_seconds=5)
     try:
-        store.sync_config(con, cfg, memberships())
+        keys = {e.key for e in cfg.ecosystems}
+        store.sync_config(con, cfg, [m for m in memberships() if m.ecosystem in keys])
         con.execute("BEGIN TRANSACTION")
         store.write_batch(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         store.write_batch(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
@@ -149,6 +151,18 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
                 hf.add(day, "derivative_models", "meta-llama/Llama-2-7b-hf#finetune", 300 + 45 * max(0, t - 13))
                 if day >= D("2023-08-03"):
                     hf.add(day, "downloads_30d", "family:qwen", 20_000 + 9_000 * (day - D("2023-08-03")).days)
+            if day == D("2023-07-28"):
+                gh.tables["gaps"] = [{"day": D("2023-07-27"), "collector": "hf_models", "source": "huggingface",
+                                      "reason": "the Hub keeps no history; the day stays empty",
+                                      "recorded_at": at, "run_id": run_id}]
+            if day == end:
+                gh.tables["trending"] = [
+                    {"day": day, "period": "daily", "rank": 1, "repo": "ggml-org/llama.cpp",
+                     "description": EVIL if evil else "LLM inference in C/C++", "language": "C++",
+                     "stars": 24000 + 150 * t, "period_stars": 310},
+                    {"day": day, "period": "daily", "rank": 2, "repo": "openai/openai-python",
+                     "description": "The official Python library for the OpenAI API", "language": "Python",
+                     "stars": 11500 + 30 * t, "period_stars": 40}]
             store.write_batch(con, gh, run_id, day, at)
             store.write_batch(con, hf, run_id, day, at)
             store.write_run(con, store.RunRecord(run_id, "github_search", day, "run", at,
@@ -164,3 +178,17 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
         con.execute("COMMIT")
     finally:
         con.close()
+
+
+def make_site_config(root: Path, banner: str = "", ecos: list[dict[str, Any]] | None = None) -> Config:
+    """A config whose warehouse and site live under ``root`` (no upstream is contacted)."""
+    from conftest import dump_toml
+
+    root.mkdir(parents=True, exist_ok=True)
+    data = {"storage": {"database": str(root / "data" / "ecotrend.duckdb"), "lock_wait_seconds": 5},
+            "site": {"out_dir": str(root / "site"), "demo_banner": banner},
+            "ecosystem": ecos or ecosystems(), "event": []}
+    keys = {e["key"] for e in data["ecosystem"]}
+    data["event"] = [e for e in events() if e["ecosystem"] in keys]
+    (root / "ecotrend.toml").write_text(dump_toml(data), encoding="utf-8")
+    return load_config(root / "ecotrend.toml")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import site_data
-from conftest import dump_toml
 
 CHROMIUM = os.environ.get("ECOTREND_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,14 +48,9 @@ def browser():
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory) -> Path:
     from dashboards.site import build_site
-    from jobs.config import load_config
 
-    root = tmp_path_factory.mktemp("site")
-    data = {"storage": {"database": str(root / "data" / "ecotrend.duckdb")},
-            "site": {"out_dir": str(root / "site"), "demo_banner": "Demo data from the bundled fake upstream"},
-            "ecosystem": site_data.ecosystems(), "event": site_data.events()}
-    (root / "ecotrend.toml").write_text(dump_toml(data), encoding="utf-8")
-    cfg = load_config(root / "ecotrend.toml")
+    cfg = site_data.make_site_config(tmp_path_factory.mktemp("site"),
+                                     banner="Demo data from the bundled fake upstream")
     site_data.populate(cfg, evil=True)
     build_site(cfg, today=dt.date(2023, 8, 8))
     return cfg.site_dir

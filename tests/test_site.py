@@ -1,0 +1,289 @@
+"""The static site without a browser: pages, shared offline assets, CSVs, escaping, empty states, as-of, PNG."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import altair as alt
+import pytest
+import vl_convert as vlc
+
+import site_data
+from conftest import run_cli
+from dashboards.site import build_site
+from warehouse import store
+
+TODAY = dt.date(2023, 8, 8)
+SPECS_RE = re.compile(r'<script type="application/json" id="chart-specs">(.*?)</script>', re.S)
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    cfg = site_data.make_site_config(tmp_path_factory.mktemp("full"), banner="Demo data <b>not real</b>")
+    site_data.populate(cfg, evil=True)
+    pages = build_site(cfg, today=TODAY)
+    return cfg, pages
+
+
+def _specs(page: Path) -> dict:
+    m = SPECS_RE.search(page.read_text(encoding="utf-8"))
+    return json.loads(m.group(1)) if m else {}
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_pages_built_for_overview_families_each_ecosystem_and_health(full):
+    cfg, pages = full
+    names = {p.name for p in pages}
+    assert names == {"index.html", "families.html", "health.html", "eco-llama.html", "eco-gpt.html",
+                     "eco-qwen.html"}
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        assert "data as of 2023-08-08" in text, p.name
+        for other in names:  # every page links every other page
+            assert f'href="{other}"' in text
+
+
+def test_assets_written_once_and_shared_no_remote_scripts(full):
+    cfg, pages = full
+    site = cfg.site_dir
+    bundles = list((site / "assets").glob("vega-*.js"))
+    assert len(bundles) == 1
+    bundle = bundles[0]
+    assert bundle.stat().st_size > 500_000 and b"vegaEmbed" in bundle.read_bytes()
+    for p in site.rglob("*.html"):
+        text = p.read_text(encoding="utf-8")
+        srcs = re.findall(r'<script[^>]*\ssrc="([^"]+)"', text)
+        links = re.findall(r'<link[^>]*\shref="([^"]+)"', text)
+        for ref in srcs + links:
+            assert not re.match(r"(https?:)?//", ref), f"{p.name} loads {ref}"
+            assert (site / ref).is_file(), f"{p.name} references missing {ref}"
+        if _specs(p):
+            assert f'src="assets/{bundle.name}"' in text
+        assert "vega-embed" not in text.lower() or len(text) < 400_000  # the bundle is not inlined
+        assert len(text) < 400_000, f"{p.name} is {len(text)} bytes"
+    # a second build keeps the bundle as it is
+    before = bundle.stat().st_mtime_ns
+    build_site(cfg, today=TODAY)
+    assert bundle.stat().st_mtime_ns == before
+    assert list((site / "assets").glob("vega-*.js")) == [bundle]
+
+
+def test_every_chart_links_its_csv_and_the_numbers_are_the_warehouse_numbers(full):
+    cfg, pages = full
+    site = cfg.site_dir
+    n_charts = 0
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        ids = re.findall(r'<div class="chart" id="([^"]+)" data-chart', text)
+        assert set(ids) == set(_specs(p)), p.name
+        links = re.findall(r'href="(data/[^"]+\.csv)"', text)
+        assert len(links) == len(ids), p.name
+        for link in links:
+            rows = _csv_rows(site / link)
+            assert rows, link
+            n_charts += 1
+    assert n_charts >= 20
+    rows = _csv_rows(site / "data" / "index-repo_count.csv")
+    measured = {(r["day"], r["ecosystem"]): float(r["value"]) for r in rows if r["method"] == "snapshot"}
+    assert measured[("2023-08-08", "llama")] == site_data.llama_repos(TODAY)
+    assert measured[("2023-08-08", "gpt")] == site_data.gpt_repos(TODAY)
+    assert measured[("2023-08-03", "qwen")] == 40
+    methods = {r["method"] for r in rows}
+    assert methods == {"snapshot", "backfill", "reference"}
+    refs = {(r["day"], r["ecosystem"]): float(r["value"]) for r in rows if r["method"] == "reference"}
+    assert refs == {("2023-07-19", "llama"): 5600, ("2023-08-08", "llama"): 6200,
+                    ("2023-07-19", "gpt"): 4100, ("2023-08-08", "gpt"): 4400}
+    # the day the Hub collector failed is a gap in the series, not a zero
+    hf = _csv_rows(site / "data" / "index-downloads_30d.csv")
+    assert "2023-07-21" not in {r["day"] for r in hf if r["ecosystem"] == "llama"}
+    assert all(float(r["value"]) > 0 for r in hf)
+
+
+def test_headline_is_computed_from_the_data(full):
+    cfg, _ = full
+    text = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    na, nb = site_data.llama_repos(TODAY), site_data.gpt_repos(TODAY)
+    d0 = TODAY - dt.timedelta(days=14)
+    ga = (na - site_data.llama_repos(d0)) / site_data.llama_repos(d0) * 100
+    gb = (nb - site_data.gpt_repos(d0)) / site_data.gpt_repos(d0) * 100
+    assert (f"As of 2023-08-08, <b>{na:,.0f}</b> repositories match \u201cllama\u201d against "
+            f"<b>{nb:,.0f}</b> for \u201cGPT-4\u201d; over the last 14 days each grew by "
+            f"<b>{ga:+.1f}%</b> and <b>{gb:+.1f}%</b>.") in text
+
+
+def test_chart_specs_are_valid_vega_lite_with_iso_days_and_float_values(full):
+    cfg, pages = full
+    checked = 0
+    for p in pages:
+        for chart_id, spec in _specs(p).items():
+            alt.LayerChart.from_dict(spec, validate=True) if "layer" in spec else \
+                alt.Chart.from_dict(spec, validate=True)
+            vlc.vegalite_to_vega(spec)  # compiles
+            values = spec["data"]["values"]
+            assert len(values) < 5000
+            for row in values:
+                if "day" in row:
+                    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["day"]), (p.name, chart_id)
+                for k in ("value", "requests"):
+                    if k in row:
+                        assert isinstance(row[k], float), (p.name, chart_id, k)
+            checked += 1
+    assert checked >= 20
+
+
+def test_method_reference_and_events_are_drawn_apart(full):
+    cfg, _ = full
+    spec = _specs(cfg.site_dir / "index.html")["repo_count"]
+    marks = [layer.get("mark", {}) for layer in spec["layer"]]
+    kinds = [m.get("type") if isinstance(m, dict) else m for m in marks]
+    assert "line" in kinds
+    diamonds = [layer for layer in spec["layer"] if isinstance(layer.get("mark"), dict)
+                and layer["mark"].get("shape") == "diamond"]
+    assert diamonds and len(diamonds[0]["data"]["values"]) == 4
+    line = spec["layer"][0]
+    assert line["encoding"]["strokeDash"]["field"] == "method"
+    assert line["encoding"]["strokeDash"]["scale"]["domain"] == ["snapshot", "derived", "backfill"]
+    events = [layer for layer in spec["layer"] if "layer" in layer]
+    labels = {v["label"] for v in events[0]["data"]["values"]}
+    assert labels == {"LLaMA", "GPT-4", "Llama 2", "Qwen-7B"}
+    # colours and labels come from the config
+    color = line["encoding"]["color"]["scale"]
+    assert dict(zip(color["domain"], color["range"])) == {"LLaMA": "#1f77b4", "GPT": "#d62728", "Qwen": "#9467bd"}
+    # rolling metric says so
+    text = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "Hugging Face downloads, rolling 30-day window" in text
+    assert _specs(cfg.site_dir / "index.html")["downloads_30d"]["layer"][0]["encoding"]["y"]["title"] == \
+        "downloads, rolling 30 days"
+
+
+def test_upstream_text_is_escaped(full):
+    cfg, pages = full
+    for p in cfg.site_dir.rglob("*.html"):
+        text = p.read_text(encoding="utf-8")
+        assert site_data.EVIL not in text, p.name
+        assert "<b>not real</b>" not in text
+        assert "Demo data &lt;b&gt;not real&lt;/b&gt;" in text  # the banner on every page
+    eco = (cfg.site_dir / "eco-llama.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in eco  # canonical name in the subjects table
+    index = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in index  # trending description
+    assert "LLM inference" not in index
+    # only our own <script> elements exist
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        assert text.count("<script") == text.count("</script>") <= 3
+
+
+def test_label_with_markup_escaped_in_html_and_in_chart_json(tmp_path):
+    ecos = site_data.ecosystems()
+    ecos[0]["label"] = "LLaMA </script><script>alert(1)</script>"
+    cfg = site_data.make_site_config(tmp_path, ecos=ecos)
+    site_data.populate(cfg)
+    build_site(cfg, today=TODAY)
+    text = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in text
+    assert "LLaMA \\u003c/script\\u003e" in text  # inside the JSON, the label cannot end the script
+    assert "LLaMA &lt;/script&gt;" in text  # in HTML
+    spec = _specs(cfg.site_dir / "index.html")["repo_count"]
+    assert "LLaMA </script><script>alert(1)</script>" in spec["layer"][0]["encoding"]["color"]["scale"]["domain"]
+
+
+def test_empty_states_name_the_command_that_fills_them(tmp_path):
+    cfg = site_data.make_site_config(tmp_path)
+    con = store.open_writer(cfg, wait_seconds=5)  # a warehouse with the schema and nothing collected
+    con.close()
+    pages = build_site(cfg, today=TODAY)
+    index = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "No data yet for repo_count" in index
+    assert "<code>ecotrend collect --source github_search</code>" in index
+    assert "<code>ecotrend backfill --since 2023-01-01 --source github_search</code>" in index  # repos_created
+    assert "<code>ecotrend collect --source hf_models</code>" in index
+    assert "<code>ecotrend backfill --since 2023-01-01 --source pypi --source npm</code>" in index
+    gpt = (cfg.site_dir / "eco-gpt.html").read_text(encoding="utf-8")
+    assert "No data yet for stars" in gpt and "ecotrend collect --source github_repos" in gpt
+    assert "No data yet for downloads_day" in gpt
+    assert "No data yet for derivative_models" not in gpt  # gpt configures no hf_base_models here
+    assert "no data collected yet" in index
+    # nothing but the reference figures: no chart needs the scripts
+    assert all('class="chart"' not in p.read_text(encoding="utf-8") or _specs(p) for p in pages)
+
+
+def test_build_without_any_warehouse(tmp_path):
+    cfg = site_data.make_site_config(tmp_path)
+    pages = build_site(cfg, today=TODAY)
+    assert (cfg.site_dir / "index.html") in pages
+    assert "No data yet for repo_count" in (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "ecotrend run" in (cfg.site_dir / "health.html").read_text(encoding="utf-8")
+    assert not cfg.database.exists()  # building never creates a warehouse
+
+
+def test_as_of_shows_only_what_was_collected_by_the_end_of_that_day(full, tmp_path):
+    cfg, _ = full
+    cfg.sections["site"]["out_dir"] = str(tmp_path / "asof")
+    try:
+        build_site(cfg, today=TODAY, as_of=dt.date(2023, 7, 20))
+        site = cfg.site_dir
+        index = (site / "index.html").read_text(encoding="utf-8")
+        assert "As of 2023-07-20" in index
+        assert "as it stood on 2023-07-20" in index
+        rows = _csv_rows(site / "data" / "index-repo_count.csv")
+        assert max(r["day"] for r in rows) == "2023-07-20"
+        assert {r["method"] for r in rows} == {"snapshot", "backfill", "reference"}
+        assert {(r["day"], r["method"]) for r in rows if r["method"] == "reference"} == \
+            {("2023-07-19", "reference")}
+        health = (site / "health.html").read_text(encoding="utf-8")
+        assert "2023-07-21" not in health  # the later failure is not known yet
+        # before the backfill ran (2023-07-05), its reconstruction did not exist
+        build_site(cfg, today=TODAY, as_of=dt.date(2023, 7, 4))
+        index = (site / "index.html").read_text(encoding="utf-8")
+        assert "No data yet for repo_count" in index
+        assert not (site / "data" / "index-repo_count.csv").exists()  # pruned from the earlier build
+    finally:
+        cfg.sections["site"]["out_dir"] = str(cfg.base_dir / "site")
+
+
+def test_health_page_reports_runs_failures_gaps_and_budget(full):
+    cfg, _ = full
+    health = (cfg.site_dir / "health.html").read_text(encoding="utf-8")
+    assert "huggingface: network unavailable" in health
+    assert "2023-07-27" in health  # a day without a daily run
+    assert "the Hub keeps no history" in health  # a day a catch-up could not rebuild
+    budget = _csv_rows(cfg.site_dir / "data" / "health-budget.csv")
+    per_day = {(r["day"], r["collector"]): float(r["requests"]) for r in budget}
+    assert per_day[("2023-08-08", "github_search")] == 4
+    assert per_day[("2023-08-08", "github_repos")] == 1  # the two 304s cost nothing
+    assert per_day[("2023-07-21", "hf_models")] == 0
+
+
+def test_no_banner_without_demo_banner(tmp_path):
+    cfg = site_data.make_site_config(tmp_path)
+    build_site(cfg, today=TODAY)
+    assert 'class="banner"' not in (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+
+
+def test_cli_build_png_and_as_of(tmp_path):
+    ecos = site_data.ecosystems()[:2]
+    cfg = site_data.make_site_config(tmp_path, ecos=ecos)
+    site_data.populate(cfg)
+    res = run_cli("build", "--png", config=cfg.path, today="2023-08-08")
+    assert res.returncode == 0, res.stderr
+    assert "site:" in res.stdout
+    site = cfg.site_dir
+    csvs = sorted(p.stem for p in (site / "data").glob("*.csv"))
+    pngs = sorted(p.stem for p in (site / "png").glob("*.png"))
+    svgs = sorted(p.stem for p in (site / "png").glob("*.svg"))
+    assert csvs == pngs == svgs and len(pngs) >= 10
+    assert (site / "png" / "index-repo_count.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (site / "png" / "index-repo_count.svg").read_bytes()[:400]
+    assert 'href="png/index-repo_count.png"' in (site / "index.html").read_text(encoding="utf-8")
+    res = run_cli("build", "--as-of", "2023-07-20", config=cfg.path, today="2023-08-08")
+    assert res.returncode == 0, res.stderr
+    assert "As of 2023-07-20" in (site / "index.html").read_text(encoding="utf-8")
+    assert not (site / "png").exists() or not list((site / "png").iterdir())  # stale images removed
