@@ -251,6 +251,22 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 ]
 
 
+# v2 of the view: a family's expected subjects are counted per metric (the members that have ever
+# reported it), not per source, so a subject that only reports other metrics does not look missing.
+ECOSYSTEM_DAILY_V2 = ECOSYSTEM_DAILY_V1.replace("""expected AS (
+    SELECT ecosystem, source, count(*) AS n FROM mem GROUP BY ecosystem, source
+),""", """expected AS (
+    SELECT m.ecosystem, o.metric, count(DISTINCT o.subject) AS n
+    FROM observations o JOIN mem m ON m.source = o.source AND m.subject = o.subject
+    WHERE o.method IN ('snapshot', 'derived', 'backfill')
+    GROUP BY m.ecosystem, o.metric
+),""").replace("LEFT JOIN expected e ON e.ecosystem = o.ecosystem AND e.source = o.source",
+               "LEFT JOIN expected e ON e.ecosystem = o.ecosystem AND e.metric = o.metric")
+assert ECOSYSTEM_DAILY_V2 != ECOSYSTEM_DAILY_V1
+
+MIGRATIONS.append((10, "ecosystem_daily: subjects_expected per metric", [ECOSYSTEM_DAILY_V2]))
+
+
 def applied(con: duckdb.DuckDBPyConnection) -> set[int]:
     con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
         version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)""")
@@ -261,7 +277,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations in order, each in its own transaction; return the versions applied."""
     done = applied(con)
     ran = []
-    for version, name, statements in MIGRATIONS:
+    for version, name, statements in sorted(MIGRATIONS, key=lambda m: m[0]):
         if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
