@@ -121,6 +121,8 @@ def save(cfg: Config, items: list[tuple[Batch | None, store.RunRecord]], outcome
         return
     try:
         store.sync_config(con, cfg, all_memberships(cfg))
+        # we hold the run lock: a 'running' row of another run belongs to a process that died
+        store.close_stale_runs(con, {rec.run_id for _, rec in items})
         store.commit(con, items)
     finally:
         con.close()

@@ -228,6 +228,13 @@ def write_run(con: duckdb.DuckDBPyConnection, rec: RunRecord) -> None:
                  json.dumps(rec.requests, sort_keys=True), rec.rows_written, rec.error or None])
 
 
+def close_stale_runs(con: duckdb.DuckDBPyConnection, current: set[str]) -> None:
+    """Mark runs left 'running' by a killed process as interrupted (call only under the run lock)."""
+    con.execute("""UPDATE runs SET status = 'interrupted',
+                      error = 'the process ended before the run finished (killed?)'
+                   WHERE status = 'running' AND NOT list_contains(?, run_id)""", [sorted(current)])
+
+
 def commit(con: duckdb.DuckDBPyConnection, items: list[tuple[Batch | None, RunRecord]]) -> int:
     """Write batches and their run records in one transaction; all or nothing."""
     total = 0
