@@ -206,12 +206,10 @@ class SiteBuilder:
         if self.png:
             import vl_convert as vlc
 
-            vl = _vl_version()
-            static = dict(spec, width=900)
-            for ext, fn in (("png", lambda s: vlc.vegalite_to_png(s, vl_version=vl, scale=2)),
-                            ("svg", lambda s: vlc.vegalite_to_svg(s, vl_version=vl))):
+            svg = vlc.vegalite_to_svg(dict(spec, width=900), vl_version=_vl_version())
+            for ext, content in (("svg", svg), ("png", vlc.svg_to_png(svg, scale=2))):
                 path = self.out / "png" / f"{stem}.{ext}"
-                _write(path, fn(static))
+                _write(path, content)
                 self.written.append(path)
                 links.append((ext.upper(), f"png/{stem}.{ext}"))
         page.chart_slot(chart_id, spec, title, note, links, logable=logable)
