@@ -160,6 +160,15 @@ def test_backfill_rebuilds_the_series_exactly_within_the_call_bound(fake, world,
     assert re.search(r"backfill 'llama': 365/365 days \(100%\)", r.stderr)
     assert query_db(db, "SELECT status FROM runs WHERE collector = 'github_search' AND mode = 'backfill' "
                         "AND status <> 'running'") == [("ok",)]
+    # the 2023 analysis' figures stored beside the history, never in family totals
+    refs = query_db(db, "SELECT day, subject, value, flags FROM observations WHERE source = 'article' "
+                        "AND method = 'reference' AND metric = 'repo_count' ORDER BY subject, day")
+    assert [(str(d), s, v, f) for d, s, v, f in refs] == [
+        ("2023-07-19", "GPT-4", 4100, "approximate"), ("2023-08-08", "GPT-4", 4400, "approximate"),
+        ("2023-07-19", "llama", 5600, "approximate"), ("2023-08-08", "llama", 6200, "approximate")]
+    assert query_db(db, "SELECT value, method FROM ecosystem_daily WHERE ecosystem = 'llama' "
+                        "AND metric = 'repo_count' AND day = '2023-07-19'") == [
+        (stored(db, "repo_count", "llama")[dt.date(2023, 7, 19)], "backfill")]
 
     # Run again over the same range: nothing to redo but the anchor count.
     before = len(fake.log)

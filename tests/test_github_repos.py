@@ -133,7 +133,7 @@ def test_missing_and_blocked_repositories_fail_alone(fake, world, config_data, w
     assert query_db(db, "SELECT status FROM runs WHERE collector = 'github_repos'") == [("partial",)]
 
 
-def test_family_sums_member_repositories_and_article_references(fake, world, config_data, write_config):
+def test_family_sums_member_repositories(fake, world, config_data, write_config):
     gh = world.part("github")
     gh.add_repository("meta-llama/llama", stars=29_000, forks=1, subscribers=1, open_issues=1)
     gh.add_repository("ggml-org/llama.cpp", stars=12_000, forks=1, subscribers=1, open_issues=1)
@@ -143,12 +143,3 @@ def test_family_sums_member_repositories_and_article_references(fake, world, con
                    env={"GITHUB_TOKEN": CANARY}).returncode == 0
     assert query_db(db, "SELECT value, subjects_reporting FROM ecosystem_daily WHERE ecosystem = 'llama' "
                         "AND metric = 'stars' AND day = '2023-08-08'") == [(41_000, 2)]
-    refs = query_db(db, "SELECT day, metric, subject, value FROM observations WHERE source = 'article' "
-                        "AND method = 'reference' ORDER BY subject, day")
-    assert [(str(d), m, s, v) for d, m, s, v in refs] == [
-        ("2023-07-19", "repo_count", "GPT-4", 4100), ("2023-08-08", "repo_count", "GPT-4", 4400),
-        ("2023-08-08", "stars", "THUDM/ChatGLM-6B", 32_000),
-        ("2023-07-19", "repo_count", "llama", 5600), ("2023-08-08", "repo_count", "llama", 6200),
-        ("2023-08-08", "stars", "meta-llama/llama", 29_000)]
-    # reference figures never enter family totals
-    assert query_db(db, "SELECT count(*) FROM ecosystem_daily WHERE metric = 'repo_count'") == [(0,)]

@@ -121,3 +121,7 @@ def test_backfill_command_takes_star_history_within_range(fake, world, config_da
     want = {d: n for d, n in expected(series, dt.date(2023, 8, 8)).items()
             if dt.date(2023, 4, 1) <= d <= dt.date(2023, 5, 31)}
     assert stored(db, "THUDM/ChatGLM-6B") == want
+    refs = query_db(db, "SELECT day, subject, value FROM observations WHERE source = 'article' "
+                        "AND method = 'reference' AND metric = 'stars' ORDER BY subject")
+    assert [(str(d), s, v) for d, s, v in refs] == [("2023-08-08", "THUDM/ChatGLM-6B", 32_000),
+                                                     ("2023-08-08", "meta-llama/llama", 29_000)]

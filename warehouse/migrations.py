@@ -232,22 +232,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             period_stars BIGINT,
             PRIMARY KEY (day, period, rank))""",
     ]),
-    (2, "reference points: the 2023 analysis' own figures (source 'article', method 'reference')", [
-        # Approximate figures as the analysis gave them ("~5,600"), charted beside measured lines and
-        # never aggregated (ecosystem_daily skips method 'reference').  Subjects are the query texts
-        # and owner/repo names the collectors use; meta-llama/llama's figure is the article's
-        # "about 3,000 fewer than ChatGLM-6B".
-        """INSERT INTO observations (day, source, metric, subject, value, method, flags, run_id)
-        VALUES ('2023-07-19', 'article', 'repo_count', 'llama', 5600, 'reference', 'approximate', 'article'),
-               ('2023-08-08', 'article', 'repo_count', 'llama', 6200, 'reference', 'approximate', 'article'),
-               ('2023-07-19', 'article', 'repo_count', 'GPT-4', 4100, 'reference', 'approximate', 'article'),
-               ('2023-08-08', 'article', 'repo_count', 'GPT-4', 4400, 'reference', 'approximate', 'article'),
-               ('2023-08-08', 'article', 'stars', 'THUDM/ChatGLM-6B', 32000, 'reference', 'approximate',
-                'article'),
-               ('2023-08-08', 'article', 'stars', 'meta-llama/llama', 29000, 'reference', 'approximate',
-                'article')
-        ON CONFLICT DO NOTHING""",
-    ]),
 ]
 
 

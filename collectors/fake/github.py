@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
+import heapq
 import json
 import math
 import re
@@ -301,10 +302,10 @@ def search_repositories(req: Request, fault: Fault | None) -> Reply:
     if sort in ("stars", "forks", "updated"):
         keyf = {"stars": lambda r: (r.stars, r.id), "forks": lambda r: (r.stars // 10, r.id),
                 "updated": lambda r: (r.created, r.id)}[sort]
-        ordered = sorted(found, key=keyf, reverse=(order != "asc"))
+        pick = heapq.nsmallest if order == "asc" else heapq.nlargest
+        reachable = pick(SEARCH_CAP, found, key=keyf)  # only the first 1,000 can be reached
     else:
-        ordered = sorted(found, key=lambda r: (-r.stars, r.id))  # "best match"
-    reachable = ordered[:SEARCH_CAP]
+        reachable = heapq.nsmallest(SEARCH_CAP, found, key=lambda r: (-r.stars, r.id))  # "best match"
     items = reachable[(page - 1) * per_page: page * per_page]
     if page > 1 and items and d.listing_glitch > 0:
         with d.lock:
