@@ -103,7 +103,7 @@ class Pypi:
         return {"overall": len(self.packages(cfg))}
 
     def fetch(self, ctx: Context, pkg: str, pacer: Pacer) -> dict[dt.date, int]:
-        if getattr(ctx.http, "archive", None) is not None:  # no pacing when replaying the archive
+        if archived(ctx, self.source) is None:  # no pacing when replaying the archive
             pacer.wait()
         url = f"{ctx.config.pypi.api_url}/packages/{quote(pkg, safe='')}/overall"
         resp = ctx.http.get(url, source=self.source, resource="overall", params={"mirrors": "false"})

@@ -264,3 +264,45 @@ def test_replay_from_archive_gives_the_same_rows(fake, world, config_data, write
     rows = query_db(db(config_data), "SELECT collector, rows_written FROM runs WHERE mode = 'replay' "
                     "ORDER BY collector")
     assert rows == [("npm", 3 * (D - NPM_START).days), ("pypi", 30)]
+
+
+def test_npm_plan_stays_within_limits_and_takes_the_fewest_calls():
+    from collectors.npm import BULK_DAYS, BULK_NAMES, SINGLE_DAYS, plan
+
+    start, end = dt.date(2015, 1, 10), dt.date(2026, 11, 19)
+    names = [f"pkg{i}" for i in range(300)] + ["@scope/a"]
+    calls = plan({n: start for n in names}, end)
+    for pkgs, s, e in calls:
+        span = (e - s).days + 1
+        if len(pkgs) > 1:
+            assert len(pkgs) <= BULK_NAMES and span <= BULK_DAYS
+            assert not any(p.startswith("@") for p in pkgs)
+        else:
+            assert span <= SINGLE_DAYS
+    covered: dict[str, set[dt.date]] = {}
+    for pkgs, s, e in calls:
+        for p in pkgs:
+            days = covered.setdefault(p, set())
+            d = s
+            while d <= e:
+                assert d not in days  # no day asked twice
+                days.add(d)
+                d += dt.timedelta(days=1)
+    assert all(len(covered[n]) == (end - start).days + 1 for n in names)
+    # 4,332 days: 300 unscoped in 3 bulk groups × 12 chunks of ≤365 days, the scoped one in 9 of ≤540
+    assert len(calls) == 3 * 12 + 9
+    # one unscoped package alone: single ranges (fewer than bulk's yearly ones)
+    assert len(plan({"openai": start}, end)) == 9
+    # a daily increment of two unscoped packages and a scoped one: 2 calls
+    assert len(plan({"a": end - dt.timedelta(days=2), "b": end - dt.timedelta(days=2),
+                     "@s/c": end - dt.timedelta(days=2)}, end)) == 2
+
+
+def test_pypi_pacer_spaces_calls_to_the_configured_rate():
+    from collectors.pypi import Pacer
+
+    slept: list[float] = []
+    pacer = Pacer(30, sleep=slept.append)
+    for _ in range(3):
+        pacer.wait()
+    assert len(slept) == 2 and all(1.9 < s <= 2.0 for s in slept)
