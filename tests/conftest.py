@@ -131,3 +131,12 @@ def query_db(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`ecotrend demo` run once per session with the shipped config, two simulated days:
+    (completed process, demo folder)."""
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    result = run_cli("demo", "--dir", str(folder), "--days", "2", config=ROOT / "ecotrend.toml", timeout=600)
+    return result, folder

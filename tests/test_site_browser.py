@@ -155,3 +155,27 @@ def test_escaped_text_runs_no_script(browser, built_site: Path):
         assert dialogs == [] and errors == []
     finally:
         page.close()
+
+
+def test_demo_pages_render_offline(browser, demo_run):
+    """`ecotrend demo` from the shipped config: every page draws its charts offline under the banner."""
+    result, folder = demo_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    pages = _pages(folder / "site")
+    assert "index.html" in {p.name for p in pages}
+    drawn = 0
+    for path in pages:
+        blocked: list[str] = []
+        errors: list[str] = []
+        page = _open(browser, path, blocked, errors)
+        try:
+            assert page.evaluate("window.ecotrendCharts.errors") == [], path.name
+            assert "simulated" in page.inner_text(".banner"), path.name
+            drawn += page.eval_on_selector_all(
+                f".chart[data-chart] svg :is({MARKS})",
+                "els => els.filter(e => (e.getAttribute('d') || '').length > 2).length")
+            assert errors == [], f"{path.name}: {errors}"
+            assert blocked == [], f"{path.name} tried the network: {blocked}"
+        finally:
+            page.close()
+    assert drawn > len(pages)
