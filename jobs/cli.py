@@ -63,7 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("a consistent copy of the warehouse that opens on its own",
                "example: ecotrend backup --to /mnt/backups/ecotrend"),
     "demo": ("the whole product offline: simulated upstream, history, daily runs and site in ./demo/",
-             "examples:\n  ecotrend demo\n  ecotrend demo --dir /tmp/ecotrend-demo --days 3"),
+             "examples:\n  ecotrend demo\n  ecotrend demo --dir /tmp/ecotrend-demo --days 7"),
 }
 
 
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo")
     p.add_argument("--dir", metavar="DIR", type=Path, default=Path("demo"),
                    help="the demo's own folder (default ./demo; never your data)")
-    p.add_argument("--days", metavar="N", type=int, default=5, help="simulated daily runs (default 5)")
+    p.add_argument("--days", metavar="N", type=int, default=3, help="simulated daily runs (default 3)")
     p = sub.choices["config"]
     csub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=Parser)
     csub.add_parser("check", parents=[common], help="validate the config and show what it will collect",

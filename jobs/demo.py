@@ -124,7 +124,7 @@ def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[s
     return {k: v for k, v in data.items() if k in SECTIONS or k in ("ecosystem", "event")}
 
 
-def run(config: str | None, folder: Path, days: int = 5, today: dt.date | None = None,
+def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None = None,
         verbose: bool = False) -> int:
     """Run the demo; return an exit code (0 when the site was built)."""
     from dashboards import site
