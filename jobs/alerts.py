@@ -38,10 +38,11 @@ def summary(outcome: Outcome, day: dt.date, config_path: str) -> str:
 def maybe_alert(cfg: Config, outcome: Outcome, day: dt.date) -> bool | None:
     """Run the alert command when the run had failures; True/False = it ran ok/failed, None = not run."""
     command = (cfg.alerts.command or "").strip()
-    if not command or not outcome.failed:
+    # A run stopped by SIGTERM (a service being stopped) is not a failure worth a message.
+    failed = [r.collector for r in outcome.records if r.status in ("failed", "partial")]
+    if not command or not failed:
         return None
     text = summary(outcome, day, str(cfg.path))
-    failed = [r.collector for r in outcome.records if r.status not in ("ok",)]
     env = {**os.environ, "ECOTREND_DAY": day.isoformat(), "ECOTREND_FAILED": ",".join(failed)}
     try:
         # The command is the user's own shell line from their config file, as cron would run it.

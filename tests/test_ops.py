@@ -121,17 +121,20 @@ def test_sql_status_and_build_answer_during_a_run(seeded, config_data, write_con
     assert ran_ok(r.returncode, r.stdout, r.stderr), r.stderr
     db = config_data["storage"]["database"]
     stored = query_db(db, "SELECT count(*) FROM observations WHERE metric = 'repo_count'")[0][0]
-    held = hold_run(seeded, cfg, seconds=6)
+    held = hold_run(seeded, cfg, seconds=12)
     try:
         sql = run_cli("sql", "SELECT count(*) AS n FROM observations WHERE metric = 'repo_count'",
                       "--format", "json", config=cfg, today=DAY)
         status = run_cli("status", "--json", config=cfg, today=DAY)
+        build = run_cli("build", config=cfg, today=DAY)
         assert held.poll() is None  # the run was still in flight while they answered
     finally:
         out, err = held.communicate(timeout=60)
     assert sql.returncode == 0, sql.stderr
     assert json.loads(sql.stdout) == [{"n": stored}]  # what was committed; today's run not yet
     assert status.returncode == 0 and json.loads(status.stdout)["exists"] is True
+    assert build.returncode == 0, build.stderr
+    assert (Path(config_data["site"]["out_dir"]) / "index.html").is_file()
     assert ran_ok(held.returncode, out, err)
     assert query_db(db, "SELECT count(*) FROM observations WHERE metric = 'repo_count' AND day = ?",
                     [DAY])[0][0] >= 2
@@ -188,6 +191,8 @@ def test_alert_runs_only_when_a_run_has_failures(tmp_path):
     now = dt.datetime.now(dt.UTC)
     good = Outcome(records=[RunRecord("r", "github_search", day, "run", now)], lines=["github_search: ok"])
     assert alerts.maybe_alert(cfg, good, day) is None and not target.exists()
+    stopped = Outcome(records=[RunRecord("r", "github_search", day, "run", now, status="interrupted")])
+    assert alerts.maybe_alert(cfg, stopped, day) is None and not target.exists()  # a stop is no failure
     bad = Outcome(records=[RunRecord("r", "github_search", day, "run", now),
                            RunRecord("r", "pypi", day, "run", now, status="failed", error="HTTP 503")],
                   lines=["github_search: ok", "pypi: failed — HTTP 503"])
