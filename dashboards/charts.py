@@ -23,7 +23,9 @@ def _x(rows: Rows = ()) -> alt.X:
     """The UTC day axis, ticks suited to the span (days for weeks, months for a year, years beyond)."""
     days = sorted(r["day"] for r in rows)
     span = (dt.date.fromisoformat(days[-1]) - dt.date.fromisoformat(days[0])).days if days else 0
-    if span <= 70:
+    if span <= 14:
+        axis = alt.Axis(format="%d %b", tickCount={"interval": "day", "step": 1})
+    elif span <= 70:
         axis = alt.Axis(format="%d %b", tickCount={"interval": "week", "step": 1})
     elif span <= 900:
         axis = alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": 1 if span <= 400 else 3})
@@ -88,8 +90,8 @@ def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[
     """Lines per series over days; method as dash; reference diamonds; release rules; zoom and legend select."""
     pick = alt.selection_point(fields=[series], bind="legend")
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
-    color = _color(series, list(rows) + list(refs), colors, legend_title)
-    x = _x(list(rows) + list(refs))
+    color = _color(series, list(rows) + list(_in_span(refs, rows)), colors, legend_title)
+    x = _x(rows)
     y = alt.Y("value:Q", title=y_title, scale=y_scale or alt.Scale(zero=False),
               axis=alt.Axis(format="~s" if value_format == ",.0f" else value_format))
     tips = [alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
@@ -103,8 +105,12 @@ def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[
         detail=f"{series}:N",
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
     ).add_params(pick, zoom)
-    hover = alt.Chart().mark_circle(size=70, opacity=0).encode(x=x, y=y, color=color, tooltip=tips)
+    # Short histories (a few daily runs) get visible points: a one-point line draws nothing.
+    short = len({r["day"] for r in rows}) <= 14
+    hover = alt.Chart().mark_circle(size=45 if short else 70, opacity=0.9 if short else 0).encode(
+        x=x, y=y, color=color, tooltip=tips)
     layers: list[Any] = [lines, hover]
+    refs = _in_span(refs, rows)  # a 2023 figure beside a 2026-only series would squash the chart
     if refs:
         ref_data = _slim(refs, ["day", series, "value", "subject", "note"])
         layers.append(alt.Chart(alt.Data(values=ref_data)).mark_point(
@@ -143,7 +149,7 @@ def aligned(rows: Rows, *, y_title: str, colors: dict[str, str]) -> alt.LayerCha
     pick = alt.selection_point(fields=["label"], bind="legend")
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     base = alt.Chart()
-    x = alt.X("since:Q", title="days since the family's first release")
+    x = alt.X("since:Q", title="days since the family's first release", axis=alt.Axis(tickCount=10))
     y = alt.Y("value:Q", title=y_title, axis=alt.Axis(format="~s"), scale=alt.Scale(zero=False))
     color = _color("label", rows, colors, None)
     lines = base.mark_line(strokeWidth=2).encode(

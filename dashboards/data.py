@@ -42,7 +42,7 @@ class Reader:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def rows(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    def rows(self, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
         try:
             cur = self.con.execute(sql, params or [])
         except duckdb.CatalogException:
@@ -107,7 +107,7 @@ class SiteData:
     ecosystems: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    weekly: bool = False  # levels charted per week (long spans)
+    weekly: set[str] = field(default_factory=set)  # metrics whose long span is charted week by week
     daily: list[dict[str, Any]] = field(default_factory=list)  # family totals per bucket
     subjects: list[dict[str, Any]] = field(default_factory=list)  # top subjects per bucket
     references: list[dict[str, Any]] = field(default_factory=list)
@@ -120,8 +120,10 @@ class SiteData:
     health: dict[str, Any] = field(default_factory=dict)
 
 
-def _bucket_sql(weekly: bool, col: str = "day") -> str:
-    return f"CAST(date_trunc('week', {col}) AS DATE)" if weekly else col
+def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") -> str:
+    """Flows are summed per week; other metrics keep days unless their span is long (parameter: list)."""
+    return (f"CASE WHEN {kind} = 'flow' OR list_contains($weekly::VARCHAR[], {metric}) "
+            f"THEN CAST(date_trunc('week', {col}) AS DATE) ELSE {col} END")
 
 
 def read_site_data(cfg: Config, today: dt.date, as_of: dt.date | None = None) -> SiteData:
@@ -153,18 +155,15 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
     cutoff = data.cutoff
     for m in r.rows("SELECT metric, unit, kind, aggregation, description FROM metrics"):
         data.metrics.setdefault(m["metric"], m)
-    span = r.rows("SELECT min(day) AS a, max(day) AS b FROM ecosystem_daily WHERE day <= ?", [cutoff])
-    if span and span[0]["a"]:
-        days = (dt.date.fromisoformat(span[0]["b"]) - dt.date.fromisoformat(span[0]["a"])).days
-        data.weekly = days > DAILY_SPAN_LIMIT
-    level_bucket = _bucket_sql(data.weekly)
-    # Flows are charted as weekly sums (daily counts are noisy); levels keep the bucket's last value.
+    spans = r.rows("""SELECT metric, datediff('day', min(day), max(day)) AS span FROM observations
+                      WHERE day <= ? AND method IN ('snapshot', 'derived', 'backfill') GROUP BY metric""",
+                   [cutoff])
+    data.weekly = {x["metric"] for x in spans if x["span"] > DAILY_SPAN_LIMIT}
+    named = {"cutoff": cutoff, "weekly": sorted(data.weekly)}
     data.daily = r.rows(f"""
         WITH d AS (
-            SELECT e.*, c.kind,
-                   CASE WHEN c.kind = 'flow' THEN CAST(date_trunc('week', e.day) AS DATE)
-                        ELSE {level_bucket} END AS bucket
-            FROM ecosystem_daily e JOIN metrics c USING (metric) WHERE e.day <= ?)
+            SELECT e.*, c.kind, {_bucket_sql("e.day", "e.metric", "c.kind")} AS bucket
+            FROM ecosystem_daily e JOIN metrics c USING (metric) WHERE e.day <= $cutoff)
         SELECT bucket AS day, ecosystem, metric, any_value(kind) AS kind,
                CAST(CASE WHEN any_value(kind) = 'flow' THEN sum(value) ELSE arg_max(value, day) END
                     AS DOUBLE) AS value,
@@ -172,18 +171,16 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                CAST(arg_max(subjects_reporting, day) AS DOUBLE) AS subjects_reporting,
                CAST(arg_max(subjects_expected, day) AS DOUBLE) AS subjects_expected,
                count(*) AS days, CAST(max(day) AS DATE) AS last_day
-        FROM d GROUP BY ALL ORDER BY metric, ecosystem, day""", [cutoff])
+        FROM d GROUP BY ALL ORDER BY metric, ecosystem, day""", named)
     best = f"""
         SELECT o.* FROM observations o
-        WHERE o.day <= ? AND o.method IN ('snapshot', 'derived', 'backfill')
+        WHERE o.day <= $cutoff AND o.method IN ('snapshot', 'derived', 'backfill')
         QUALIFY row_number() OVER (PARTITION BY o.day, o.source, o.metric, o.subject
                                    ORDER BY {METHOD_RANK_SQL}) = 1"""
     data.subjects = r.rows(f"""
         WITH b AS ({best}),
         mem AS (SELECT DISTINCT ecosystem, source, subject, role FROM memberships),
-        j AS (SELECT b.*, m.ecosystem, m.role, c.kind,
-                     CASE WHEN c.kind = 'flow' THEN CAST(date_trunc('week', b.day) AS DATE)
-                          ELSE {_bucket_sql(data.weekly, 'b.day')} END AS bucket
+        j AS (SELECT b.*, m.ecosystem, m.role, c.kind, {_bucket_sql("b.day", "b.metric", "c.kind")} AS bucket
               FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
               JOIN metrics c ON c.metric = b.metric),
         latest AS (SELECT ecosystem, metric, source, subject, arg_max(value, day) AS v FROM j GROUP BY ALL),
@@ -195,7 +192,7 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                arg_max(j.method, j.day) AS method, string_agg(DISTINCT NULLIF(j.flags, ''), ',') AS flags,
                count(DISTINCT j.day) AS days
         FROM j JOIN top t USING (ecosystem, metric, source, subject)
-        GROUP BY ALL ORDER BY j.ecosystem, j.metric, j.subject, day""", [cutoff])
+        GROUP BY ALL ORDER BY j.ecosystem, j.metric, j.subject, day""", named)
     data.references = r.rows("""
         SELECT o.day, m.ecosystem, o.metric, o.subject, o.source, CAST(o.value AS DOUBLE) AS value,
                o.method, bool_or(m.role = 'primary') AS is_primary
@@ -210,17 +207,18 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                count(DISTINCT b.day) AS days, count(DISTINCT b.subject) AS packages
         FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
         WHERE b.metric = 'downloads_day' AND b.source IN {PACKAGE_SOURCES}
-        GROUP BY ALL ORDER BY 2, 3, 1""", [cutoff])
+        GROUP BY ALL ORDER BY 2, 3, 1""", {"cutoff": cutoff})
     flagships = [(e.key, e.github_repos[0]) for e in cfg.ecosystems if e.github_repos]
     if flagships:
+        pairs = ", ".join(f"($e{i}, $s{i})" for i in range(len(flagships)))
         data.flagship = r.rows(f"""
-            WITH b AS ({best}), f AS (SELECT * FROM (VALUES {', '.join(['(?, ?)'] * len(flagships))})
-                                      AS f(ecosystem, subject))
-            SELECT {_bucket_sql(data.weekly, 'b.day')} AS day, f.ecosystem, b.subject, b.source,
+            WITH b AS ({best}), f AS (SELECT * FROM (VALUES {pairs}) AS f(ecosystem, subject))
+            SELECT {_bucket_sql("b.day", "b.metric", "'level'")} AS day, f.ecosystem, b.subject, b.source,
                    CAST(arg_max(b.value, b.day) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method
             FROM b JOIN f ON f.subject = b.subject
             WHERE b.metric = 'stars' AND b.source = 'github'
-            GROUP BY ALL ORDER BY 2, 1""", [cutoff] + [x for pair in flagships for x in pair])
+            GROUP BY ALL ORDER BY 2, 1""", {**named, **{f"e{i}": eco for i, (eco, _) in enumerate(flagships)},
+                                             **{f"s{i}": repo for i, (_, repo) in enumerate(flagships)}})
     data.subject_table = r.rows(f"""
         WITH b AS ({best}),
         last AS (SELECT source, subject, metric, arg_max(value, day) AS value, max(day) AS day
@@ -229,7 +227,7 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                CAST(l.value AS DOUBLE) AS value, l.day
         FROM memberships m LEFT JOIN subjects s ON s.source = m.source AND s.subject = m.subject
         LEFT JOIN last l ON l.source = m.source AND l.subject = m.subject
-        ORDER BY m.ecosystem, m.source, m.role, m.subject, l.metric""", [cutoff])
+        ORDER BY m.ecosystem, m.source, m.role, m.subject, l.metric""", {"cutoff": cutoff})
     data.recent_counts = r.rows("""
         SELECT day, ecosystem, value, method FROM ecosystem_daily
         WHERE metric = 'repo_count' AND day <= ? AND day > CAST(? AS DATE) - INTERVAL 60 DAY

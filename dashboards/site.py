@@ -41,6 +41,9 @@ FILL_COMMAND = {
     "likes": "ecotrend collect --source hf_models",
     "downloads_day": "ecotrend backfill --since 2023-01-01 --source pypi --source npm",
 }
+for _m in ("best_open_score", "best_proprietary_score", "open_gap", "open_in_top10", "leaderboard_models",
+           "best_score", "best_rank"):
+    FILL_COMMAND[_m] = "ecotrend backfill --since 2023-05-01 --source arena"
 
 TITLES = {
     "repo_count": "GitHub repositories matching the family's query",
@@ -182,6 +185,10 @@ class SiteBuilder:
             return f"{unit}, rolling 30 days"
         return unit
 
+    def fmt(self, metric: str) -> str:
+        """Tooltip number format: scores keep a decimal, counts are whole."""
+        return ",.1f" if self.data.metrics.get(metric, {}).get("kind") in ("score", "ratio") else ",.0f"
+
     def note_for(self, metric: str, extra: str = "") -> str:
         m = self.data.metrics.get(metric, {})
         bits = [f"{metric}: {m.get('description', '')}."]
@@ -189,7 +196,7 @@ class SiteBuilder:
             bits.append("Weekly sums (weeks start Monday; a partial first or last week is left out).")
         elif m.get("kind") == "rolling":
             bits.append("A rolling 30-day count taken each day: never add days together.")
-        elif self.data.weekly:
+        elif metric in self.data.weekly:
             bits.append("Long span: one point per week (the week's last value).")
         if extra:
             bits.append(extra)
@@ -329,7 +336,7 @@ class SiteBuilder:
                          ["day", "period", "rank", "repository", "description", "language", "stars",
                           "in period"],
                          [(t["day"], t["period"], t["rank"], t["repo"], t["description"], t["language"],
-                           t["stars"], t["period_stars"]) for t in self.data.trending[:25]],
+                           t["stars"], t["period_stars"]) for t in self.data.trending if t["rank"] <= 10],
                          numeric=(2, 6, 7)) + "</section>")
         return page
 
@@ -369,7 +376,7 @@ class SiteBuilder:
                 continue
             self.add_chart(page, f"m-{metric}", charts.timeseries(
                 rows, y_title=self.y_title(metric), colors=self.colors, events=self.events,
-                refs=self.ref_rows(metric), tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
+                value_format=self.fmt(metric), refs=self.ref_rows(metric), tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
                 rows, self.title_for(metric), self.note_for(metric), logable=True)
         page.add("<h2>Aligned to release</h2><p class=\"howto\">Each family's line starts at its own first "
                  "release (x = days since first_release in the config), so growth in the first months can "
@@ -422,13 +429,14 @@ class SiteBuilder:
             if fam:
                 self.add_chart(page, f"m-{metric}", charts.timeseries(
                     fam, y_title=self.y_title(metric), colors=colors, events=events,
-                    refs=self.ref_rows(metric, [eco.key]),
+                    value_format=self.fmt(metric), refs=self.ref_rows(metric, [eco.key]),
                     tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
                     fam, f"{self.title_for(metric)}: family total", self.note_for(metric))
             if subs and (len({s["subject"] for s in subs}) > 1 or not fam):
                 refs = [{**ref, "label": ref["subject"]} for ref in self.ref_rows(metric, [eco.key], False)]
                 self.add_chart(page, f"s-{metric}", charts.timeseries(
                     subs, y_title=self.y_title(metric), events=events, refs=refs, legend_title=None,
+                    value_format=self.fmt(metric),
                     tooltip=[alt.Tooltip("source:N"), alt.Tooltip("role:N"), alt.Tooltip("flags:N")]),
                     subs + refs, f"{self.title_for(metric)}: one line per subject",
                     self.note_for(metric, "Top subjects by latest value; 'tracked' and 'item' subjects are "
