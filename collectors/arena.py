@@ -289,6 +289,11 @@ class Arena:
     source = SOURCE
     description = "Arena leaderboard history: dated boards, open vs proprietary, each family's best score"
 
+    @staticmethod
+    def configured(cfg: Config) -> bool:
+        """Idle until the config maps licenses or model names: without them the boards say nothing."""
+        return bool(cfg.arena.licenses) or any(e.leaderboard_aliases for e in cfg.ecosystems)
+
     def arenas(self, cfg: Config) -> list[str]:
         return list(dict.fromkeys([SPACE_ARENA, cfg.arena.dataset_config]))
 
@@ -300,17 +305,20 @@ class Arena:
 
     def estimate(self, cfg: Config) -> dict[str, int]:
         # two listings a day; downloads only for new tables or a changed dataset file
-        return {"api": 2}
+        return {"api": 2} if self.configured(cfg) else {}
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
+        if not self.configured(ctx.config):
+            return batch
         for b in self._batches(ctx, None, ctx.day):
             batch.extend(b)
         return batch
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """Every published board dated within [since, until] not loaded yet; one batch per board."""
-        yield from self._batches(ctx, since, until)
+        if self.configured(ctx.config):
+            yield from self._batches(ctx, since, until)
 
     # -- internals ---------------------------------------------------------------------------------
     def _token(self, ctx: Context) -> str | None:

@@ -308,3 +308,11 @@ def test_backfill_window_then_daily_run_fills_the_rest(fake, world, arena_cfg):
     assert days == ["2023-06-19", "2023-08-02", "2023-12-06", "2024-02-02", "2024-03-15"]
     for day in ("20230802", "20231206"):
         assert fake.count(rf"leaderboard_table_{day}\.csv") == 1  # not loaded again by the daily run
+
+
+def test_idle_without_license_or_alias_mapping(fake, world, write_config):
+    world.set_today(TODAY)
+    res = collect(write_config())
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "arena: ok, 0 rows, 0 requests" in res.stdout
+    assert fake.count(r"^/(hf|hfspaces)/") == 0
