@@ -103,7 +103,8 @@ class GithubStars:
                 n += 1
             if since is not None and start + dt.timedelta(days=6) < since:
                 break  # older weeks fall outside the requested range
-        if newest is not None and (cursor is None or newest >= cursor) and since is None:
+        if newest is not None and (cursor is None or newest >= cursor) and last_day >= ctx.day - dt.timedelta(days=1):
+            # the newest weeks are stored: later runs page only until they reach this week again
             batch.state[CURSOR_KEY + repo] = newest.isoformat()
         return n
 
