@@ -57,7 +57,11 @@ def backup(cfg: Config, to: Path, today: dt.date, say: Callable[[str], None] | N
         con.execute(f"ATTACH {_quote(tmp)} AS dst (STORAGE_VERSION '{db.STORAGE_VERSION}')")
         con.execute("COPY FROM DATABASE src TO dst")
         con.execute("DETACH dst")
-    finally:
+    except BaseException:
         con.close()
+        for p in (tmp, Path(str(tmp) + ".wal")):
+            p.unlink(missing_ok=True)  # no half copy left behind
+        raise
+    con.close()
     os.replace(tmp, target)
     return target

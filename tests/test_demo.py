@@ -64,3 +64,33 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path):
     assert r.returncode == 2
     assert "not a demo folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_scenario_fills_only_the_fake_modules_present(monkeypatch):
+    import datetime as dt
+
+    from collectors.fake import routes, scenario
+    from collectors.fake.world import World
+
+    fam = scenario.Family("llama", dt.date(2025, 2, 1), [dt.date(2025, 9, 1)], ["llama"], ["meta-llama/llama"],
+                          hf_models=["meta-llama/Llama-3.1-8B-Instruct"], pypi=["llama-cpp-python"])
+    monkeypatch.setattr(routes, "MODULES", {"github": "collectors.fake.github",
+                                            "pypistats": "collectors.fake.pypi"})
+    world = World("2026-01-31")
+    done = scenario.fill(world, [fam], dt.date(2024, 2, 1), dt.date(2026, 1, 31))
+    assert set(done) == {"github", "pypistats"}
+    assert "hf" not in world._parts  # no module, no part
+    gh = world.part("github")
+    created = sorted(r.created for r in gh.repos)
+    assert created[0] >= fam.launch - dt.timedelta(days=20)  # nothing long before the launch
+    assert gh.repository("meta-llama/llama").stars > 0
+    assert world.part("pypistats").packages["llama-cpp-python"]
+    # the shapes: a launch burst, then a plateau below it, then a fresh burst at the event
+    curve = scenario.adoption(fam, dt.date(2024, 2, 1), dt.date(2026, 1, 31))
+
+    def mean(a: str, b: str) -> float:
+        days = [d for d in curve if dt.date.fromisoformat(a) <= d <= dt.date.fromisoformat(b)]
+        return sum(curve[d] for d in days) / len(days)
+    assert mean("2024-02-01", "2024-12-31") == 0
+    assert mean("2025-08-01", "2025-08-28") < mean("2025-09-01", "2025-09-14")
+    assert mean("2026-01-01", "2026-01-31") < mean("2025-09-01", "2025-09-14")

@@ -42,6 +42,7 @@ class Family:
     pypi: list[str] = field(default_factory=list)
     npm: list[str] = field(default_factory=list)
     weight: float = 1.0  # relative size of the family
+    modelscope: list[str] = field(default_factory=list)
 
 
 def families_from_config(ecosystems: Iterable[Any], events: Iterable[Any], start: dt.date) -> list[Family]:
@@ -57,7 +58,8 @@ def families_from_config(ecosystems: Iterable[Any], events: Iterable[Any], start
         out.append(Family(eco.key, launch, sorted(evs.get(eco.key, [])), list(eco.github_queries),
                           list(eco.github_repos), list(eco.hf_searches), list(eco.hf_authors),
                           list(eco.hf_models), list(eco.hf_base_models), list(eco.pypi_packages),
-                          list(eco.npm_packages), weight=1.0 / (1 + 0.35 * i)))  # first families biggest
+                          list(eco.npm_packages), weight=1.0 / (1 + 0.35 * i),  # first families biggest
+                          modelscope=list(getattr(eco, "modelscope_models", []))))
     return out
 
 
@@ -191,12 +193,24 @@ def fill_npm(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale:
     return f"{n} packages"
 
 
+def fill_modelscope(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+    n = 0
+    for fam in fams:
+        for i, model in enumerate(fam.modelscope):
+            daily = _package_series(fam, model, i, start, end, scale, 3_000.0)
+            total = sum(daily.values())
+            part.set(model, Downloads=total, Stars=int(total ** 0.5))
+            n += 1
+    return f"{n} models"
+
+
 Filler = Callable[[Any, list[Family], dt.date, dt.date, float], str]
 FILLERS: dict[str, Filler] = {
     "github": fill_github,
     "hf": fill_hf,
     "pypistats": fill_pypi,
     "npm": fill_npm,
+    "modelscope": fill_modelscope,
 }
 
 
