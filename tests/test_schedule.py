@@ -205,3 +205,38 @@ def test_missed_days_are_caught_up_on_start_and_not_run_twice(fake, world, confi
     assert [g["day"] for g in data["gaps_recorded"]] == expected
     text = run_cli("status", config=cfg_path, today="2023-07-19").stdout
     assert ("not reconstructable" in text) == bool(snapshot_only)
+
+
+def test_daemon_reads_the_run_log_through_the_autumn_repeat(tmp_path):
+    """Fake clock, real warehouse: the repeated 01:30 finds the day in `runs` and does nothing."""
+    from warehouse import store
+
+    raw = {"storage": {"database": str(tmp_path / "data" / "w.duckdb"), "pending_dir": str(tmp_path / "p")},
+           "schedule": {"time": "01:30", "timezone": "Europe/London"}}
+    cfg = parse_config(raw, tmp_path / "ecotrend.toml")
+    now = {"t": utc("2026-10-24T00:31")}
+    ran: list[dt.date] = []
+
+    def run_day(day: dt.date) -> int:
+        ran.append(day)
+        con = store.open_writer(cfg)
+        try:
+            t = now["t"]
+            store.commit(con, [(None, store.RunRecord(f"r{len(ran)}", "github_search", day, "run", t, t))])
+        finally:
+            con.close()
+        return 0
+
+    d = Daemon(cfg, stop=lambda: False, clock=lambda: now["t"], run_day=run_day,
+               catch_up=lambda days, today: ran.extend(days))
+    for t in ("2026-10-24T00:31",  # Saturday 01:31 BST: due, runs
+              "2026-10-24T12:00",  # later that day: done
+              "2026-10-25T00:29",  # Sunday, before the first 01:30 (BST)
+              "2026-10-25T00:31",  # the first 01:30: runs
+              "2026-10-25T01:31",  # the repeated 01:30 (GMT): nothing
+              "2026-10-25T23:59", "2026-10-26T01:31"):  # Monday 01:30 GMT: runs
+        now["t"] = utc(t)
+        d.check("tick")
+    assert ran == [dt.date(2026, 10, 24), dt.date(2026, 10, 25), dt.date(2026, 10, 26)]
+    rows = query_db(cfg.database, "SELECT day, count(*) FROM runs GROUP BY day ORDER BY day")
+    assert [n for _, n in rows] == [1, 1, 1]
