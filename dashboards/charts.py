@@ -8,6 +8,7 @@ legend selects a series, and dragging/scrolling zooms and pans the time axis.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -83,6 +84,29 @@ def _with_data(chart: alt.LayerChart, rows: list[dict[str, Any]]) -> alt.LayerCh
     return chart
 
 
+def with_breaks(rows: Rows, series: str) -> list[dict[str, Any]]:
+    """Add a null row after each missing stretch so the line breaks there instead of bridging it.
+
+    A series' step is its usual spacing (a day, or a week for weekly sums); a longer jump is a gap
+    (a day a source failed), which must not read as a smooth change.
+    """
+    by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((r[series], r.get("method")), []).append(r)
+    out: list[dict[str, Any]] = []
+    for (name, method), items in by.items():
+        items.sort(key=lambda r: r["day"])
+        days = [dt.date.fromisoformat(r["day"]) for r in items]
+        diffs = [(b - a).days for a, b in itertools.pairwise(days)]
+        step = min(diffs) if diffs else 1
+        for r, d, diff in zip(items, days, [*diffs, 0]):
+            out.append(r)
+            if diff > step:
+                out.append({"day": (d + dt.timedelta(days=step)).isoformat(), series: name, "value": None,
+                            "method": method})
+    return out
+
+
 def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[str, str] | None = None,
                events: Rows = (), refs: Rows = (), value_format: str = ",.0f", height: int = 260,
                legend_title: str | None = None, tooltip: Sequence[alt.Tooltip] = (),
@@ -97,7 +121,7 @@ def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[
     tips = [alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
             alt.Tooltip("value:Q", title="value", format=value_format),
             alt.Tooltip("method:N", title="method"), *tooltip]
-    data = _slim(rows, ["day", series, "value", "method", *(_field(t) for t in tooltip)])
+    data = _slim(with_breaks(rows, series), ["day", series, "value", "method", *(_field(t) for t in tooltip)])
     lines = alt.Chart().mark_line(strokeWidth=2, interpolate="linear").encode(
         x=x, y=y, color=color,
         strokeDash=alt.StrokeDash("method:N", scale=METHOD_DASH, legend=alt.Legend(title="method",
