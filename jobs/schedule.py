@@ -67,6 +67,7 @@ class Plan:
     today: dt.date | None = None
     missed: list[dt.date] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # why a due day is not attempted now
+    error: str = ""  # the check itself could not finish
 
     def __bool__(self) -> bool:
         return self.today is not None or bool(self.missed)
@@ -171,7 +172,7 @@ class Daemon:
                 p = self.current_plan()
             except WarehouseError as exc:
                 log.warning("%s: cannot read the run log (%s); looking again at the next tick", trigger, exc)
-                return Plan()
+                return Plan(error=f"cannot read the run log: {exc}")
             for why in p.waiting:
                 log.info("%s: %s", trigger, why)
             if p.today is not None and not self.stop():
@@ -184,11 +185,11 @@ class Daemon:
             return p
         except RunLocked as exc:
             self.say(f"ecotrend schedule: {exc}; looking again at the next tick")
-            return Plan()
+            return Plan(waiting=[str(exc)])
         except Exception as exc:  # the scheduler must outlive one bad check
             log.debug("%s: check failed", trigger, exc_info=True)  # the traceback goes to the log file
             self.say(f"ecotrend schedule: check failed: {type(exc).__name__}: {exc}")
-            return Plan()
+            return Plan(error=f"check failed: {type(exc).__name__}: {exc}")
         finally:
             self.busy.release()
 
@@ -227,8 +228,10 @@ def serve(cfg: Config, once: bool = False, clock: Callable[[], dt.datetime] | No
             p = daemon.check("once")
         finally:
             stop.restore()
+        if p is not None and p.error:
+            return 1  # said on stderr already
         if p is not None and not p:
-            print("nothing due" + (f" ({'; '.join(p.waiting)})" if p.waiting else ""))
+            print("nothing due" if not p.waiting else f"nothing run now: {'; '.join(p.waiting)}")
         return 130 if stop() else 0
     sched = build_scheduler(daemon, tick_minutes)
     done = threading.Event()
