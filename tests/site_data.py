@@ -182,7 +182,7 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
 
 def make_site_config(root: Path, banner: str = "", ecos: list[dict[str, Any]] | None = None) -> Config:
     """A config whose warehouse and site live under ``root`` (no upstream is contacted)."""
-    from conftest import dump_toml
+    from tests.conftest import dump_toml
 
     root.mkdir(parents=True, exist_ok=True)
     data = {"storage": {"database": str(root / "data" / "ecotrend.duckdb"), "lock_wait_seconds": 5},

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import altair as alt
 import pytest
-import site_data
 import vl_convert as vlc
-from conftest import run_cli
 
 from collectors.base import Batch
 from dashboards.site import build_site
+from tests import site_data
+from tests.conftest import run_cli
 from warehouse import store
 
 TODAY = dt.date(2023, 8, 8)

@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import site_data
+
+from tests import site_data
 
 CHROMIUM = os.environ.get("ECOTREND_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
