@@ -124,6 +124,16 @@ def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[s
     return {k: v for k, v in data.items() if k in SECTIONS or k in ("ecosystem", "event")}
 
 
+def demo_today(cfg: Any, now: dt.date | None = None) -> dt.date:
+    """The demo's last simulated day: two years after the first family's release (so the history
+    shows every launch, its plateau and the release events), or today when that is sooner."""
+    now = now or dt.datetime.now(dt.UTC).date()
+    firsts = [dt.date.fromisoformat(e.first_release) for e in cfg.ecosystems if e.first_release]
+    if not firsts:
+        return now
+    return min(now, min(firsts) + dt.timedelta(days=HISTORY_DAYS))
+
+
 def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None = None,
         verbose: bool = False) -> int:
     """Run the demo; return an exit code (0 when the site was built)."""
@@ -131,7 +141,6 @@ def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None =
 
     started = time.monotonic()
     say = (lambda m: print(m, file=sys.stderr, flush=True))
-    today = today or dt.datetime.now(dt.UTC).date()
     folder = Path(folder).resolve()
     try:
         src = source_config(config)
@@ -140,7 +149,7 @@ def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None =
         print(f"ecotrend demo: {exc}", file=sys.stderr)
         return 2
     raw = tomllib.loads(src.read_text(encoding="utf-8"))
-    load_config(src)  # the families must be valid before anything is simulated
+    today = today or demo_today(load_config(src))  # the families must be valid before anything else
     start = today - dt.timedelta(days=HISTORY_DAYS)
     first_sim = today - dt.timedelta(days=days - 1)
     world = World(first_sim - dt.timedelta(days=1))
