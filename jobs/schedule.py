@@ -234,14 +234,12 @@ def serve(cfg: Config, once: bool = False, clock: Callable[[], dt.datetime] | No
             print("nothing due" if not p.waiting else f"nothing run now: {'; '.join(p.waiting)}")
         return 130 if stop() else 0
     sched = build_scheduler(daemon, tick_minutes)
-    done = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
         if stop():
             raise KeyboardInterrupt
         daemon.say(f"ecotrend schedule: {signal.Signals(signum).name}; stopping at the next safe point")
         stop.event.set()
-        done.set()
         sched.shutdown(wait=False)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
