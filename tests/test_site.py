@@ -310,3 +310,34 @@ def test_cli_build_png_and_as_of(tmp_path):
     # these rows were collected today (2026), so on 2023-07-20 nothing of them existed yet
     assert "as it stood on 2023-07-20" in index and "No data yet for repo_count" in index
     assert not (site / "png").exists() or not list((site / "png").iterdir())  # stale images removed
+
+
+def test_long_series_are_weekly_and_short_ones_daily_per_metric(tmp_path):
+    from dashboards.data import read_site_data
+
+    cfg = site_data.make_site_config(tmp_path, ecos=site_data.ecosystems()[:2])
+    batch = Batch("github")
+    start = TODAY - dt.timedelta(days=450)
+    for i in range(451):
+        day = start + dt.timedelta(days=i)
+        batch.add(day, "stars", "meta-llama/llama", 1000 + i, "backfill")
+    for i in range(10):
+        day = TODAY - dt.timedelta(days=9 - i)
+        batch.add(day, "repo_count", "llama", 100 + i)
+    con = store.open_writer(cfg, wait_seconds=5)
+    try:
+        store.sync_config(con, cfg, site_data.memberships()[:6])
+        store.commit(con, [(batch, store.RunRecord("r1", "github_repos", TODAY, "collect",
+                                                    dt.datetime(2023, 8, 8, 2), None, "ok", {}))])
+    finally:
+        con.close()
+    data = read_site_data(cfg, TODAY)
+    assert data.weekly == {"stars"}
+    stars = [r for r in data.daily if r["metric"] == "stars"]
+    assert all(dt.date.fromisoformat(r["day"]).weekday() == 0 for r in stars)  # one point per week
+    assert len(stars) == 66
+    last = stars[-1]  # the week's last value, not a sum
+    assert last["day"] == "2023-08-07" and last["value"] == 1000 + 450 and last["days"] == 2
+    counts = [r for r in data.daily if r["metric"] == "repo_count"]
+    assert [r["day"] for r in counts] == [(TODAY - dt.timedelta(days=9 - i)).isoformat() for i in range(10)]
+    assert [r["value"] for r in counts] == [100.0 + i for i in range(10)]
