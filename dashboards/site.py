@@ -209,6 +209,7 @@ class SiteBuilder:
         _write(self.out / csv_name, _csv(rows))
         self.written.append(self.out / csv_name)
         spec = chart.to_dict(validate=False)
+        spec["description"] = title  # the SVG's accessible name
         links = [("data (CSV)", csv_name)]
         if self.png:
             import vl_convert as vlc
@@ -585,7 +586,7 @@ def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> l
         if b and r["value"] > 0 and b["value"] > 0:
             method = r["method"] if r["method"] == b["method"] else "backfill" \
                 if "backfill" in (r["method"], b["method"]) else "derived"
-            out.append({"day": r["day"], "value": r["value"] / (r["value"] + b["value"]),
+            out.append({"day": r["day"], "value": round(r["value"] / (r["value"] + b["value"]), 6),
                         "a": r["value"], "b": b["value"], "method": method})
     return out
 
