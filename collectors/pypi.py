@@ -174,6 +174,9 @@ class Pypi:
                 yield batch
                 continue
             self._store(batch, pkg, series, since, until)
+            if series and since < min(series):
+                batch.notes.append(f"package {pkg}: pypistats keeps no day before {min(series)} "
+                                   "(about 180 days)")
             if since <= min(series, default=since) and until >= max(series, default=until):
                 batch.state[f"full:{pkg}"] = today
             # "through" promises every day up to it is stored; only a backfill from the oldest day
