@@ -116,8 +116,9 @@ def timeseries(rows: Rows, *, y_title: str, series: str = "label", colors: dict[
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     color = _color(series, list(rows) + list(_in_span(refs, rows)), colors, legend_title)
     x = _x(rows)
-    y = alt.Y("value:Q", title=y_title, scale=y_scale or alt.Scale(zero=False),
-              axis=alt.Axis(format="~s" if value_format == ",.0f" else value_format))
+    top = max((abs(r["value"]) for r in rows if r.get("value") is not None), default=0.0)
+    axis_format = ("~s" if top >= 10_000 else ",~r") if value_format == ",.0f" else value_format
+    y = alt.Y("value:Q", title=y_title, scale=y_scale or alt.Scale(zero=False), axis=alt.Axis(format=axis_format))
     tips = [alt.Tooltip(f"{series}:N", title="series"), alt.Tooltip("day:N", title="day"),
             alt.Tooltip("value:Q", title="value", format=value_format),
             alt.Tooltip("method:N", title="method"), *tooltip]

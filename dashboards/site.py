@@ -263,6 +263,9 @@ class SiteBuilder:
         page = Page("index.html", "Overview")
         page.add("<h1>How is LLaMA adoption moving against GPT?</h1>" if self._llama_gpt() else
                  "<h1>Overview</h1>")
+        page.add('<p class="howto">Daily counts of GitHub repositories, stars, Hugging Face and package '
+                 'downloads for each open-model family configured in ecotrend.toml. Each chart links its data '
+                 'as CSV; <a href="health.html">Data health</a> says how fresh and complete they are.</p>')
         line = self.headline()
         if line:
             page.add(f'<p class="headline">{line}</p>')
