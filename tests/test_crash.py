@@ -31,6 +31,10 @@ def _check_consistent(data: dict) -> None:
     if db.exists():
         con = duckdb.connect(str(db), read_only=True)  # opens: no torn database
         try:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")}
+            if "observations" not in tables:  # killed while the first migration ran: nothing applied
+                assert "runs" not in tables
+                return
             n, distinct = con.execute(
                 "SELECT count(*), count(DISTINCT (day, source, metric, subject, method)) FROM observations"
             ).fetchone()
