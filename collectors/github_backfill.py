@@ -276,7 +276,7 @@ def backfill(ctx: Context, queries: list[str], since: dt.date, until: dt.date, s
                      "only repo_count is rebuilt")
         fresh: dict[dt.date, tuple[int, str]] = {}
         bar = Progress(ndays, f"backfill '{q}'")
-        bf.announce = announcer(ctx, q, ndays, bf, per_min)
+        bf.announce = announcer(bar, q, ndays, bf, per_min)
         try:
             for lo, hi, newest_first in ranges:
                 for leaf in bf.leaves(lo, hi, newest_first):
@@ -301,10 +301,14 @@ def backfill(ctx: Context, queries: list[str], since: dt.date, until: dt.date, s
             bar.close()
         yield repo_count_batch(ctx, bf, q, since, until, fresh, source)
         st = bf.stats
-        say(ctx, f"github_search backfill '{q}': {st.days} days in {st.calls} search calls "
-                 f"({st.days / max(1, st.calls):.1f} days a call; {st.windows} windows: "
-                 + ", ".join(f"{v} {k}" for k, v in sorted(st.hows.items()))
-                 + f"; {st.splits} splits, {st.fallbacks} fallbacks to counts)")
+        if st.windows:
+            say(ctx, f"github_search backfill '{q}': {st.days} days in {st.calls} search calls "
+                     f"({st.days / max(1, st.calls):.1f} days a call; {st.windows} windows: "
+                     + ", ".join(f"{v} {k}" for k, v in sorted(st.hows.items()))
+                     + f"; {st.splits} splits, {st.fallbacks} fallbacks to counts)")
+        else:
+            say(ctx, f"github_search backfill '{q}': no new days; repo_count rebuilt with {st.calls} "
+                     "search call")
         grand.calls += st.calls
         grand.days += st.days
     if len(queries) > 1:
@@ -312,9 +316,9 @@ def backfill(ctx: Context, queries: list[str], since: dt.date, until: dt.date, s
                  f"search calls")
 
 
-def announcer(ctx: Context, q: str, ndays: int, bf: SearchBackfill, per_min: int | None
+def announcer(bar: Progress, q: str, ndays: int, bf: SearchBackfill, per_min: int | None
               ) -> Callable[[], None]:
-    return lambda: say(ctx, estimate_line(q, ndays, bf, per_min))
+    return lambda: bar.write(estimate_line(q, ndays, bf, per_min))
 
 
 def estimate_line(q: str, ndays: int, bf: SearchBackfill, per_min: int | None) -> str:

@@ -61,6 +61,14 @@ class Progress:
             print(line, file=self.stream, flush=True)
             log.info("%s", line)
 
+    def write(self, line: str) -> None:
+        """A line of its own, printed above the bar when there is one."""
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+        log.info("%s", line)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
