@@ -87,8 +87,9 @@ def _with_data(chart: alt.LayerChart, rows: list[dict[str, Any]]) -> alt.LayerCh
 def with_breaks(rows: Rows, series: str) -> list[dict[str, Any]]:
     """Add a null row after each missing stretch so the line breaks there instead of bridging it.
 
-    A series' step is its usual spacing (a day, or a week for weekly sums); a longer jump is a gap
-    (a day a source failed), which must not read as a smooth change.
+    Only regular series are broken: day by day, week by week (Mondays), or day by day after weeks.
+    A step longer than that is a gap (a day a source failed), which must not read as a smooth change.
+    Irregular series (a leaderboard published now and then) are drawn as they are.
     """
     by: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
@@ -98,11 +99,17 @@ def with_breaks(rows: Rows, series: str) -> list[dict[str, Any]]:
         items.sort(key=lambda r: r["day"])
         days = [dt.date.fromisoformat(r["day"]) for r in items]
         diffs = [(b - a).days for a, b in itertools.pairwise(days)]
-        step = min(diffs) if diffs else 1
-        for r, d, diff in zip(items, days, [*diffs, 0]):
+        usual = sum(1 for a, d in zip(days, diffs) if d == 1 or (d == 7 and a.weekday() == 0))
+        regular = bool(diffs) and usual * 2 >= len(diffs)  # most steps are a day or a Monday week
+        for i, r in enumerate(items):
             out.append(r)
-            if diff > step:
-                out.append({"day": (d + dt.timedelta(days=step)).isoformat(), series: name, "value": None,
+            if not regular or i == len(diffs):
+                continue
+            a, b, diff = days[i], days[i + 1], diffs[i]
+            weekly_step = diff == 7 and a.weekday() == 0 and b.weekday() == 0
+            if diff > 1 and not weekly_step:
+                step = 7 if a.weekday() == 0 and diff >= 14 and b.weekday() == 0 else 1
+                out.append({"day": (a + dt.timedelta(days=step)).isoformat(), series: name, "value": None,
                             "method": method})
     return out
 

@@ -22,6 +22,7 @@ from warehouse.migrations import METHOD_RANK_SQL
 
 # Longer spans are charted week by week so a chart gets a few hundred rows, never thousands.
 DAILY_SPAN_LIMIT = 400
+RECENT_DAYS = 90  # ...except the most recent days, kept day by day so daily runs stay visible
 TOP_SUBJECTS = 10
 PACKAGE_SOURCES = ("pypi", "npm")
 
@@ -121,8 +122,9 @@ class SiteData:
 
 
 def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") -> str:
-    """Flows are summed per week; other metrics keep days unless their span is long (parameter: list)."""
-    return (f"CASE WHEN {kind} = 'flow' OR list_contains($weekly::VARCHAR[], {metric}) "
+    """Flows are summed per week; levels keep days unless their span is long, and then keep the
+    last RECENT_DAYS day by day (a weekly bucket never straddles that line: it starts on a Monday)."""
+    return (f"CASE WHEN {kind} = 'flow' OR (list_contains($weekly::VARCHAR[], {metric}) AND {col} < $recent) "
             f"THEN CAST(date_trunc('week', {col}) AS DATE) ELSE {col} END")
 
 
@@ -159,7 +161,9 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                       WHERE day <= ? AND method IN ('snapshot', 'derived', 'backfill') GROUP BY metric""",
                    [cutoff])
     data.weekly = {x["metric"] for x in spans if x["span"] > DAILY_SPAN_LIMIT}
-    named = {"cutoff": cutoff, "weekly": sorted(data.weekly)}
+    recent = cutoff - dt.timedelta(days=RECENT_DAYS)
+    recent -= dt.timedelta(days=recent.weekday())  # a Monday: whole weeks before it, days after
+    named = {"cutoff": cutoff, "weekly": sorted(data.weekly), "recent": recent}
     data.daily = r.rows(f"""
         WITH d AS (
             SELECT e.*, c.kind, {_bucket_sql("e.day", "e.metric", "c.kind")} AS bucket

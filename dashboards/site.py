@@ -197,7 +197,8 @@ class SiteBuilder:
         elif m.get("kind") == "rolling":
             bits.append("A rolling 30-day count taken each day: never add days together.")
         elif metric in self.data.weekly:
-            bits.append("Long span: one point per week (the week's last value).")
+            bits.append("Long span: one point per week (the week's last value), day by day over the last "
+                        "three months.")
         if extra:
             bits.append(extra)
         return " ".join(bits)

@@ -334,10 +334,31 @@ def test_long_series_are_weekly_and_short_ones_daily_per_metric(tmp_path):
     data = read_site_data(cfg, TODAY)
     assert data.weekly == {"stars"}
     stars = [r for r in data.daily if r["metric"] == "stars"]
-    assert all(dt.date.fromisoformat(r["day"]).weekday() == 0 for r in stars)  # one point per week
-    assert len(stars) == 66
-    last = stars[-1]  # the week's last value, not a sum
-    assert last["day"] == "2023-08-07" and last["value"] == 1000 + 450 and last["days"] == 2
+    recent = dt.date(2023, 5, 8)  # the Monday on or before 90 days ago: day by day from there
+    weekly = [r for r in stars if r["day"] < recent.isoformat()]
+    daily = [r for r in stars if r["day"] >= recent.isoformat()]
+    assert all(dt.date.fromisoformat(r["day"]).weekday() == 0 for r in weekly)  # one point per week
+    assert len(weekly) == 52 and weekly[0]["day"] == "2022-05-09"
+    last_week = weekly[-1]  # the week's last value (Sunday 2023-05-07), not a sum
+    assert last_week["day"] == "2023-05-01" and last_week["days"] == 7
+    assert last_week["value"] == 1000 + (dt.date(2023, 5, 7) - start).days
+    assert [r["day"] for r in daily] == [(recent + dt.timedelta(days=i)).isoformat() for i in range(93)]
+    assert daily[-1]["value"] == 1000 + 450
     counts = [r for r in data.daily if r["metric"] == "repo_count"]
     assert [r["day"] for r in counts] == [(TODAY - dt.timedelta(days=9 - i)).isoformat() for i in range(10)]
     assert [r["value"] for r in counts] == [100.0 + i for i in range(10)]
+
+
+def test_line_breaks_only_where_a_regular_series_misses_a_step():
+    from dashboards.charts import with_breaks
+
+    def rows(days: list[str]) -> list[dict]:
+        return [{"day": d, "label": "A", "value": 1.0, "method": "snapshot"} for d in days]
+
+    # weeks (Mondays), a missing week, then day by day with a missing day
+    out = with_breaks(rows(["2023-01-02", "2023-01-09", "2023-01-23", "2023-01-30", "2023-01-31",
+                            "2023-02-01", "2023-02-03"]), "label")
+    assert [r["day"] for r in out if r["value"] is None] == ["2023-01-16", "2023-02-02"]
+    # an irregular series (a board published now and then) is drawn as it is
+    sparse = rows(["2023-01-02", "2023-01-20", "2023-03-01", "2023-03-20"])
+    assert with_breaks(sparse, "label") == sparse
