@@ -29,7 +29,7 @@ from typing import Any
 
 from collectors import github_budget, github_reference
 from collectors import github_common as gh
-from collectors.base import Batch, Context
+from collectors.base import Batch, Context, Subject
 from collectors.errors import ParseError, RateLimitExhausted
 from collectors.progress import Progress
 
@@ -338,6 +338,7 @@ def repo_count_batch(ctx: Context, bf: SearchBackfill, q: str, since: dt.date, u
                      fresh: dict[dt.date, tuple[int, str]], source: str) -> Batch:
     """repo_count(d) = count today of repositories created up to ``until`` − creations in (d, until]."""
     batch = Batch(source)
+    batch.subjects.append(Subject(source, q, "query", q))
     anchor, incomplete = _anchor(bf, until)
     rows = ctx.query("""SELECT day, value FROM observations WHERE source = ? AND metric = 'repos_created'
                         AND subject = ? AND method = 'backfill' AND day > ? AND day <= ?""",
