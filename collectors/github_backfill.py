@@ -271,9 +271,6 @@ def backfill(ctx: Context, queries: list[str], since: dt.date, until: dt.date, s
         span = read_span(ctx.get_state(source, STATE_KEY + q))
         ranges, span = todo(span, since, until)
         ndays = sum(_days(a, b) for a, b, _ in ranges)
-        if not ranges:
-            say(ctx, f"github_search backfill '{q}': {since}..{until} already stored; "
-                     "only repo_count is rebuilt")
         fresh: dict[dt.date, tuple[int, str]] = {}
         bar = Progress(ndays, f"backfill '{q}'")
         bf.announce = announcer(bar, q, ndays, bf, per_min)
@@ -324,9 +321,9 @@ def announcer(bar: Progress, q: str, ndays: int, bf: SearchBackfill, per_min: in
 def estimate_line(q: str, ndays: int, bf: SearchBackfill, per_min: int | None) -> str:
     """After the first answer: roughly how many calls (and minutes at the search budget) it takes."""
     total = bf.first_total or 0
-    # listing costs ceil(n/100); windows over the cap add a probe per split and a partial last page
-    est = 1 + (0 if total <= SEARCH_CAP else math.ceil(total / PER_PAGE * 1.15) + math.ceil(total / SPLIT_TARGET))
-    est = max(est, math.ceil(total / PER_PAGE))
+    # listing costs ceil(n/100); over the cap, split probes and partial last pages add about a tenth
+    # (measured on the fake with bench/github_calls.py), plus the anchor count
+    est = max(1, math.ceil(total / PER_PAGE)) if total <= SEARCH_CAP else math.ceil(total / PER_PAGE * 1.1) + 1
     line = (f"github_search backfill '{q}': {ndays} days to rebuild (first range), about {total} "
             f"repositories, about {est} search calls")
     if per_min:
