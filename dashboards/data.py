@@ -234,8 +234,9 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
         ORDER BY m.ecosystem, m.source, m.role, m.subject, l.metric""", {"cutoff": cutoff})
     data.recent_counts = r.rows("""
         SELECT day, ecosystem, value, method FROM ecosystem_daily
-        WHERE metric = 'repo_count' AND day <= ? AND day > CAST(? AS DATE) - INTERVAL 60 DAY
-        ORDER BY day""", [cutoff, cutoff])
+        WHERE metric = 'repo_count' AND day <= $cutoff AND day > (
+            SELECT max(day) FROM ecosystem_daily WHERE metric = 'repo_count' AND day <= $cutoff) - INTERVAL 60 DAY
+        ORDER BY day""", {"cutoff": cutoff})
     if r.has_table("trending"):
         data.trending = r.rows("""
             SELECT day, period, rank, repo, description, language, stars, period_stars FROM trending

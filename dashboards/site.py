@@ -238,8 +238,9 @@ class SiteBuilder:
                   for e in ecos}
         common = sorted(set(series[a.key]) & set(series[b.key]))
         if not common:
-            return (f"No repository counts yet for \u201c{a.github_queries[0]}\u201d and "
-                    f"\u201c{b.github_queries[0]}\u201d: run <code>ecotrend collect --source github_search</code>.")
+            return (f"No repository counts yet for \u201c{esc(a.github_queries[0])}\u201d and "
+                    f"\u201c{esc(b.github_queries[0])}\u201d on the same day: run "
+                    f"<code>ecotrend collect --source github_search</code>.")
         day = common[-1]
         na, nb = series[a.key][day], series[b.key][day]
         text = (f"As of {esc(day)}, <b>{na:,.0f}</b> repositories match \u201c{esc(a.github_queries[0])}\u201d "

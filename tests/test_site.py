@@ -362,3 +362,19 @@ def test_line_breaks_only_where_a_regular_series_misses_a_step():
     # an irregular series (a board published now and then) is drawn as it is
     sparse = rows(["2023-01-02", "2023-01-20", "2023-03-01", "2023-03-20"])
     assert with_breaks(sparse, "label") == sparse
+
+
+def test_headline_escapes_queries_and_reads_an_old_warehouse(tmp_path):
+    ecos = site_data.ecosystems()[:2]
+    ecos[0]["github_queries"] = ["<i>llama</i>"]
+    cfg = site_data.make_site_config(tmp_path, ecos=ecos)
+    build_site(cfg, today=TODAY)
+    index = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "No repository counts yet for \u201c&lt;i&gt;llama&lt;/i&gt;\u201d" in index
+    assert "<i>llama</i>" not in index
+    # counts last collected months ago still make the headline, dated by their own day
+    cfg = site_data.make_site_config(tmp_path / "old", ecos=site_data.ecosystems()[:2])
+    _populate_small(cfg)
+    build_site(cfg, today=TODAY + dt.timedelta(days=120))
+    index = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
+    assert "As of 2023-08-08, <b>" in index and "over the last 14 days each grew by" in index
