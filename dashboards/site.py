@@ -64,6 +64,9 @@ TITLES = {
     "downloads_day": "Downloads per week",
 }
 
+LOG_SWITCH = ('<p class="controls"><label><input type="checkbox" id="log-scale"> logarithmic y axis '
+              '(symmetric log, so zeros stay visible)</label></p>')
+
 ALIGNED_METRICS = ["repo_count", "stars", "derivative_models", "downloads_30d"]
 
 
@@ -272,6 +275,7 @@ class SiteBuilder:
         if line:
             page.add(f'<p class="headline">{line}</p>')
         page.add(f'<p class="howto">{esc(HOWTO)}</p>')
+        page.add(LOG_SWITCH)
         ecos = [e["ecosystem"] for e in self.data.ecosystems]
         rows = self.family_rows("repo_count")
         if rows:
@@ -372,8 +376,7 @@ class SiteBuilder:
         page = Page("families.html", "All families")
         page.add("<h1>All families side by side</h1>")
         page.add(f'<p class="howto">{esc(HOWTO)}</p>')
-        page.add('<p class="controls"><label><input type="checkbox" id="log-scale"> logarithmic y axis '
-                 '(symmetric log, so zeros stay visible)</label></p>')
+        page.add(LOG_SWITCH)
         missing = []
         for metric in self.data.metrics:
             rows = self.family_rows(metric)
