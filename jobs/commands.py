@@ -259,6 +259,9 @@ def cmd_config_check(cfg: Config) -> int:
     for sec, label in (("github", "GitHub"), ("huggingface", "Hugging Face")):
         env = cfg.sections[sec].token_env
         print(f"{label} token ({env}): {'set' if cfg.token(sec) else 'not set'}")
+    alert = (cfg.alerts.command or "").strip()
+    print(f"schedule: daily at {cfg.schedule.time} {cfg.schedule.timezone} ('ecotrend schedule'); "
+          f"alerts: {alert if alert else 'none ([alerts] command is empty)'}")
     return EXIT_OK
 
 

@@ -259,3 +259,12 @@ def test_schedule_process_stops_cleanly_on_sigterm(seeded, config_data, write_co
     assert proc.returncode == 0, err
     assert "github_search: ok" in out and "SIGTERM" in err and "Traceback" not in err
     assert searches(seeded) == 2
+
+
+def test_config_check_names_the_schedule_and_the_alert(config_data, write_config):
+    config_data["schedule"] = {"time": "01:30", "timezone": "Europe/London"}
+    config_data["alerts"] = {"command": "logger -t ecotrend"}
+    r = run_cli("config", "check", config=write_config())
+    assert r.returncode == 0, r.stderr
+    assert "schedule: daily at 01:30 Europe/London ('ecotrend schedule'); alerts: logger -t ecotrend" \
+        in r.stdout.splitlines()
