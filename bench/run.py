@@ -154,7 +154,16 @@ def machine() -> str:
             f"DuckDB {duckdb.__version__}")
 
 
-def markdown(econ: dict, scale: dict, rows: int, seconds: float) -> str:
+def sized_runs() -> dict[str, str]:
+    """The GitHub and package call counts with assumed real-world upstream sizes (their own scripts)."""
+    out = {}
+    for name in ("github_calls.py", "package_calls.py"):
+        r = subprocess.run([sys.executable, str(ROOT / "bench" / name)], capture_output=True, text=True)
+        out[name] = (r.stdout if r.returncode == 0 else f"failed: {r.stderr[-500:]}").strip()
+    return out
+
+
+def markdown(econ: dict, scale: dict, rows: int, seconds: float, sized: dict[str, str]) -> str:
     lines = ["# Benchmarks", "",
              f"Machine: {machine()}. Command: `make bench` (`python bench/run.py --rows {rows}`), "
              f"run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s.", "",
@@ -196,6 +205,11 @@ def markdown(econ: dict, scale: dict, rows: int, seconds: float) -> str:
               "| page | KiB |", "|---|---|"]
     for page, size in sorted(econ["site"].items()):
         lines.append(f"| {page} | {size / 1024:.1f} |")
+    lines += ["", "## With assumed real-world sizes", "",
+              "The same collectors against fake upstreams sized like the real ones (the sizes are stated",
+              "assumptions in each script, not measurements of github.com or the Hub).", ""]
+    for name, text in sized.items():
+        lines += [f"`python bench/{name}`:", "", "```", text, "```", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -217,7 +231,11 @@ def main() -> int:
         return 1
     scale = json.loads(r.stdout)
     print(json.dumps(scale, indent=2))
-    args.out.write_text(markdown(econ, scale, args.rows, time.monotonic() - started), encoding="utf-8")
+    sized = sized_runs()
+    for text in sized.values():
+        print(text)
+    args.out.write_text(markdown(econ, scale, args.rows, time.monotonic() - started, sized),
+                        encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 
