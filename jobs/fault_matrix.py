@@ -1,0 +1,112 @@
+"""The fault matrix as data: for each fault the fake upstream can inject, what each collector does.
+
+Outcomes (what ``ecotrend collect --source NAME`` ends with, and what is stored):
+
+- ``retried``: the fault is waited out or retried; exit 0 and exactly the values of a clean run;
+- ``partial``: the subject hit fails with one line, the others are stored exactly; exit 3;
+- ``failed``: the source fails with one line and stores nothing; exit 3;
+- ``flagged``: stored, flagged ``incomplete`` (never as a plain count); exit 0;
+- ``spooled``: rows kept in data/pending and merged by the next run; exit 0;
+- ``n.a.``: the fault cannot reach this collector (e.g. a field of a JSON object on an HTML page).
+
+tests/test_fault_matrix.py runs every cell through the real CLI; ``jobs/docs.py`` renders the
+README's "Fault matrix" table from the same data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+COLLECTORS = ("github_search", "github_repos", "github_stars", "hf_models", "pypi", "npm",
+              "github_dependents", "github_trending", "arena", "modelscope")
+RETRIES = 2  # [http] retries in the matrix's config: a fault met RETRIES + 1 times is persistent
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row: a fault kind of collectors/fake/server.py, how often it fires and where."""
+
+    label: str
+    kind: str  # a FAULT_KINDS entry, or "locked" (the warehouse held by a reader at commit time)
+    times: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+    # which request it hits: "one" (the first subject's), "later" (after another subject was fetched),
+    # "json" (a JSON answer), "field" (a JSON object with a field to drop), "subject" (a configured
+    # subject's own address)
+    target: str = "one"
+
+
+R, P, F, FL, S, NA = "retried", "partial", "failed", "flagged", "spooled", "n.a."
+GH_API = ("github_search", "github_repos", "github_stars")
+
+
+def row(default: str, **cells: str) -> dict[str, str]:
+    return {c: cells.get(c, default) for c in COLLECTORS}
+
+
+# fault → collector → outcome
+MATRIX: list[tuple[Fault, dict[str, str]]] = [
+    (Fault("timeout (slow answer past `timeout_seconds`), once", "slow", 1, {"seconds": 1.5}), row(R)),
+    (Fault("timeout, every attempt", "slow", RETRIES + 1, {"seconds": 1.5}),
+     row(P, github_trending=F)),
+    (Fault("connection reset, once", "reset"), row(R)),
+    (Fault("connection reset, every attempt", "reset", RETRIES + 1), row(P, github_trending=F)),
+    (Fault("HTTP 500, once", "http_500"), row(R)),
+    (Fault("HTTP 502, every attempt", "http_502", RETRIES + 1), row(P, github_trending=F)),
+    (Fault("HTML error page where JSON was expected", "html", target="json"),
+     row(P, github_dependents=F, github_trending=F, arena=F)),
+    (Fault("truncated body", "truncated"), row(P, github_trending=F)),
+    (Fault("missing field", "missing_field", params={"field": "{field}"}, target="field"),
+     row(P, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA)),
+    (Fault("renamed field", "missing_field", params={"field": "{field}", "rename_to": "{field}_v2"},
+           target="field"),
+     row(P, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA)),
+    (Fault("`incomplete_results`, once", "incomplete"), row(NA, github_search=R)),
+    (Fault("`incomplete_results`, twice", "incomplete", 2), row(NA, github_search=FL)),
+    (Fault("primary limit (403), resets in 1 s", "primary_limit", params={"reset_in": 1}),
+     row(NA, **dict.fromkeys(GH_API, R))),
+    (Fault("primary limit (429), resets in 1 s", "primary_limit_429", params={"reset_in": 1}),
+     row(NA, **dict.fromkeys(GH_API, R))),
+    (Fault("primary limit, resets in 10 min", "primary_limit", params={"reset_in": 600}, target="later"),
+     row(NA, github_search=F, github_repos=P, github_stars=P)),
+    (Fault("secondary limit with `retry-after`", "retry_after", params={"seconds": 1}), row(R)),
+    (Fault("secondary limit without `retry-after`, once", "secondary"), row(NA, **dict.fromkeys(GH_API, R))),
+    (Fault("secondary limit, every attempt", "secondary", 10, target="later"),
+     row(NA, github_search=F, github_repos=P, github_stars=P)),
+    (Fault("Hub rate limit (`RateLimit` header), resets in 1 s", "hf_rate_limit", params={"reset_in": 1}),
+     row(NA, hf_models=R, arena=R)),
+    (Fault("Hub rate limit, resets in 10 min", "hf_rate_limit", params={"reset_in": 600}, target="later"),
+     row(NA, hf_models=P, arena=P)),
+    (Fault("redirect loop", "redirect_loop", 11), row(P, github_trending=F)),
+    (Fault("404 for a configured subject", "not_found", target="subject"),
+     row(P, github_search=NA, github_trending=NA, arena=F)),
+    (Fault("oversized response (over `max_response_bytes`)", "oversized", params={"bytes": 3_000_000}),
+     row(P, github_trending=F)),
+    (Fault("empty page whose cursor goes on", "empty"), row(NA, hf_models=R)),
+    (Fault("warehouse locked by a reader at commit time", "locked"), row(S)),
+]
+
+MEANING = {
+    R: "retried or waited out; exit 0, the values of a clean run",
+    P: "that subject fails with one line, the others are stored exactly; exit 3",
+    F: "the source fails with one line and stores nothing; exit 3",
+    FL: "stored flagged `incomplete`, never as a plain count; exit 0",
+    S: "rows kept in `data/pending/`, merged by the next run; exit 0",
+    NA: "the fault cannot reach this collector",
+}
+
+
+def cases() -> list[tuple[str, Fault, str]]:
+    """(collector, fault, outcome) for every applicable cell."""
+    return [(c, f, cells[c]) for f, cells in MATRIX for c in COLLECTORS if cells[c] != NA]
+
+
+def table() -> str:
+    """The README table: rows = faults, columns = collectors."""
+    lines = ["| fault | " + " | ".join(f"`{c}`" for c in COLLECTORS) + " |",
+             "|---|" + "---|" * len(COLLECTORS)]
+    for f, cells in MATRIX:
+        lines.append(f"| {f.label} | " + " | ".join(cells[c] for c in COLLECTORS) + " |")
+    lines.append("")
+    lines += [f"- **{k}**: {v}." for k, v in MEANING.items()]
+    return "\n".join(lines)

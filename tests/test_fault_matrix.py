@@ -1,0 +1,437 @@
+"""The fault matrix: every collector against every fault the fake upstream injects, through the real CLI.
+
+The expected outcome of each cell is data (jobs/fault_matrix.py), rendered into README's
+"Fault matrix" table.  Each cell runs ``ecotrend collect --source NAME`` on a small fake world with
+one fault queued, then compares what is stored with a clean run of the same world: retried → the
+same rows exactly; partial → a subset of them, the hit subject absent, the others complete; failed →
+nothing at all.  Never a zero, a partial total or a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from collectors.fake.github import Limits
+from collectors.fake.server import FAULT_KINDS, FakeUpstream
+from collectors.fake.world import World
+from jobs import fault_matrix as fm
+from tests.conftest import ROOT, base_config, dump_toml, query_db, run_cli
+
+TODAY = "2023-07-19"
+D = dt.date.fromisoformat(TODAY)
+ARENA_TODAY = "2024-03-20"
+Rows = set[tuple]  # (day, metric, subject, value, method, flags)
+
+
+def span(end: dt.date, n: int, base: int, step: int) -> dict[dt.date, int]:
+    return {end - dt.timedelta(days=i): base + step * i for i in range(n)}
+
+
+@dataclass
+class Target:
+    path: str  # regex on the request path the fault is queued for
+    lost: Callable[[dt.date, str], bool]  # rows that must be absent when this request fails
+    kept: Callable[[dt.date, str], bool]  # rows that must be stored exactly all the same
+
+
+@dataclass
+class Spec:
+    name: str
+    source: str
+    setup: Callable[[Any, dict[str, Any]], None]  # (world, config dict) → fills both
+    targets: dict[str, Target]
+    field: str = ""  # a field of the JSON object at targets["field"]
+    today: str = TODAY
+
+
+def subj(*names: str) -> Callable[[dt.date, str], bool]:
+    return lambda day, s: s in names
+
+
+def subj_prefix(*prefixes: str) -> Callable[[dt.date, str], bool]:
+    return lambda day, s: s.startswith(prefixes)
+
+
+def eco(cfg: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(e for e in cfg["ecosystem"] if e["key"] == key)
+
+
+# -- small worlds, one per collector ----------------------------------------------------------------
+def setup_search(world, cfg):
+    gh = world.part("github")
+    gh.add_series("llama", {D - dt.timedelta(days=i): 2 + i % 3 for i in range(20)})
+    gh.add_series("GPT-4", {D - dt.timedelta(days=i): 1 + i % 2 for i in range(15)})
+
+
+def setup_repos(world, cfg):
+    gh = world.part("github")
+    gh.add_repository("meta-llama/llama", forks=40, subscribers=9, open_issues=7,
+                      star_days=span(D - dt.timedelta(days=1), 60, 3, 1))
+    gh.add_repository("openai/gpt-2", forks=22, subscribers=5, open_issues=3,
+                      star_days=span(D - dt.timedelta(days=1), 40, 2, 2))
+    eco(cfg, "llama")["github_repos"] = ["meta-llama/llama"]
+    eco(cfg, "gpt")["github_repos"] = ["openai/gpt-2"]
+
+
+def setup_hf(world, cfg):
+    hf = world.part("hf")
+    for i in range(3):
+        hf.add(f"meta-llama/Llama-{i}", downloads=1000 + i, all_time=5000 + i, likes=10 + i)
+        hf.add(f"openai/gpt-oss-{i}", downloads=700 + i, all_time=900 + i, likes=5 + i)
+    hf.add("TheBloke/Llama-2-7B-GGUF", downloads=321, all_time=4321, likes=21)
+    eco(cfg, "llama").update(hf_authors=["meta-llama"], hf_models=["TheBloke/Llama-2-7B-GGUF"])
+    eco(cfg, "gpt")["hf_authors"] = ["openai"]
+
+
+def setup_pypi(world, cfg):
+    py = world.part("pypistats")
+    py.set("llama-cpp-python", span(D - dt.timedelta(days=1), 30, 100, 3))
+    py.set("openai", span(D - dt.timedelta(days=1), 30, 900, 7))
+    cfg["pypi"]["requests_per_minute"] = 60000
+    eco(cfg, "llama")["pypi_packages"] = ["llama-cpp-python"]
+    eco(cfg, "gpt")["pypi_packages"] = ["openai"]
+
+
+def setup_npm(world, cfg):
+    npm = world.part("npm")
+    npm.set("@llama/node", span(D - dt.timedelta(days=1), 20, 50, 1))
+    npm.set("openai", span(D - dt.timedelta(days=1), 20, 800, 5))
+    cfg["npm"]["start"] = (D - dt.timedelta(days=10)).isoformat()
+    eco(cfg, "llama")["npm_packages"] = ["@llama/node"]
+    eco(cfg, "gpt")["npm_packages"] = ["openai"]
+
+
+def setup_dependents(world, cfg):
+    cfg["github"]["web_pause_seconds"] = 0
+    eco(cfg, "llama")["dependents"] = ["abetlen/llama-cpp-python"]
+    eco(cfg, "gpt")["dependents"] = ["openai/openai-python"]
+
+
+def setup_trending(world, cfg):
+    cfg["github"]["web_pause_seconds"] = 0
+    eco(cfg, "llama")["trending_keywords"] = ["llama", "ollama"]
+    eco(cfg, "gpt")["trending_keywords"] = ["gpt", "openai"]
+
+
+ARENA_LICENSES = {"Proprietary": (False, True), "Non-commercial": (True, False), "MIT": (True, True),
+                  "CC-BY-NC-SA-4.0": (True, False), "Apache 2.0": (True, True), "Apache-2.0": (True, True),
+                  "Llama 2 Community": (True, True), "Yi License": (True, True),
+                  "Qianwen LICENSE": (True, True), "Acme Research License": (True, False)}
+
+
+def setup_arena(world, cfg):
+    cfg["arena"] = {"endpoint": cfg["_fake_url"] + "/hfspaces"}
+    eco(cfg, "llama")["leaderboard_aliases"] = ["llama*", "vicuna*", "koala*"]
+    eco(cfg, "gpt")["leaderboard_aliases"] = ["gpt-*"]
+
+
+def setup_modelscope(world, cfg):
+    cfg["modelscope"] = {"api_url": cfg["_fake_url"] + "/modelscope"}
+    eco(cfg, "llama")["modelscope_models"] = ["qwen/Qwen-7B-Chat"]
+    eco(cfg, "gpt")["modelscope_models"] = ["ZhipuAI/chatglm3-6b"]
+
+
+REPO1 = subj("meta-llama/llama")
+REPO2 = subj("openai/gpt-2")
+ARENA_DAY = dt.date(2023, 6, 19)
+SPECS = {s.name: s for s in [
+    Spec("github_search", "github", setup_search, {
+        "one": Target(r"^/github/search/repositories$", subj("llama"), subj("GPT-4"))}, field="total_count"),
+    Spec("github_repos", "github", setup_repos, {
+        "one": Target(r"^/github/repos/meta-llama/llama$", REPO1, REPO2),
+        "later": Target(r"^/github/repos/openai/gpt-2$", REPO2, REPO1)}, field="stargazers_count"),
+    Spec("github_stars", "github", setup_repos, {
+        "one": Target(r"^/github/repos/meta-llama/llama/stargazers/history$", REPO1, REPO2),
+        "later": Target(r"^/github/repos/openai/gpt-2/stargazers/history$", REPO2, REPO1)}),
+    Spec("hf_models", "huggingface", setup_hf, {
+        # the list queries share a path: the first one asked (author:meta-llama) takes the fault
+        "one": Target(r"^/hf/api/models$", subj("author:meta-llama", "family:llama"),
+                      lambda day, s: s in ("author:openai", "family:gpt") or s.startswith("openai/")),
+        "later": Target(r"^/hf/api/models/TheBloke/", subj("TheBloke/Llama-2-7B-GGUF"),
+                        lambda day, s: s != "TheBloke/Llama-2-7B-GGUF")}, field="downloads"),
+    Spec("pypi", "pypi", setup_pypi, {
+        "one": Target(r"^/pypistats/api/packages/llama-cpp-python/", subj("llama-cpp-python"), subj("openai")),
+        "later": Target(r"^/pypistats/api/packages/openai/", subj("openai"), subj("llama-cpp-python"))},
+         field="data"),
+    Spec("npm", "npm", setup_npm, {
+        # the scoped package is asked first, alone (its name URL-encoded)
+        "one": Target(r"^/npm/downloads/range/[^/]+/@llama", subj("@llama/node"), subj("openai")),
+        "later": Target(r"^/npm/downloads/range/[^/]+/openai$", subj("openai"), subj("@llama/node"))},
+         field="downloads"),
+    Spec("github_dependents", "github", setup_dependents, {
+        "one": Target(r"^/web/abetlen/llama-cpp-python/network/dependents$", subj("abetlen/llama-cpp-python"),
+                      subj("openai/openai-python")),
+        "later": Target(r"^/web/openai/openai-python/network/dependents$", subj("openai/openai-python"),
+                        subj("abetlen/llama-cpp-python"))}),
+    Spec("github_trending", "github", setup_trending, {
+        "one": Target(r"^/web/trending$", lambda d, s: True, lambda d, s: False)}),
+    Spec("arena", "arena", setup_arena, {
+        # one dated table of the Space fails: that day's board is missing, the other boards stay
+        "one": Target(r"/resolve/main/leaderboard_table_20230619\.csv$", lambda d, s: d == ARENA_DAY,
+                      lambda d, s: d != ARENA_DAY),
+        "json": Target(r"^/hfspaces/api/spaces/[^/]+/[^/]+/tree/main$", lambda d, s: True,
+                       lambda d, s: False),
+        "later": Target(r"^/hfspaces/api/datasets/", lambda d, s: d > dt.date(2023, 12, 31),
+                        lambda d, s: d <= dt.date(2023, 12, 31))}, today=ARENA_TODAY),
+    Spec("modelscope", "modelscope", setup_modelscope, {
+        "one": Target(r"^/modelscope/api/v1/models/qwen/Qwen-7B-Chat$", subj("qwen/Qwen-7B-Chat"),
+                      subj("ZhipuAI/chatglm3-6b")),
+        "later": Target(r"^/modelscope/api/v1/models/ZhipuAI/chatglm3-6b$", subj("ZhipuAI/chatglm3-6b"),
+                        subj("qwen/Qwen-7B-Chat"))}, field="Data"),
+]}
+
+
+def target_of(spec: Spec, fault: fm.Fault) -> Target:
+    key = {"json": "json", "field": "one", "subject": "one"}.get(fault.target, fault.target)
+    if fault.target == "json" and "json" not in spec.targets:
+        key = "one"
+    if fault.target == "subject" and spec.name == "arena":
+        key = "json"  # the configured Space: its listing answers 404
+    if key == "later" and "later" not in spec.targets:
+        key = "one"
+    return spec.targets[key]
+
+
+# -- running: every cell in its own fake world and warehouse, a few at a time ----------------------
+WORKERS = 6
+
+
+def start_fake(today: str) -> FakeUpstream:
+    world = World(today)
+    world.part("github").limits = Limits(search=(1000, 1000, 60), core=(5000, 5000, 3600))
+    return FakeUpstream(world).start()
+
+
+def write(fake: FakeUpstream, tmp: Path, spec: Spec, http: dict[str, Any] | None = None
+          ) -> tuple[Path, dict[str, Any]]:
+    """Fill the fake world and write a config for ``spec`` under ``tmp`` (once per world)."""
+    cfg = base_config(fake, tmp)
+    cfg["_fake_url"] = fake.url
+    spec.setup(fake.world, cfg)
+    del cfg["_fake_url"]
+    cfg["storage"]["lock_wait_seconds"] = 0.5
+    cfg["http"] = {"timeout_seconds": 1.0, "retries": fm.RETRIES, "backoff_seconds": 0.01,
+                   "secondary_wait_seconds": 0.1, "max_wait_seconds": 5, "max_response_bytes": 1_000_000,
+                   **(http or {})}
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "ecotrend.toml"
+    text = dump_toml(cfg)
+    if spec.name == "arena":
+        text += "\n[arena.licenses]\n" + "".join(
+            f'"{k}" = {{ open_weights = {str(o).lower()}, commercial_use = {str(c).lower()} }}\n'
+            for k, (o, c) in ARENA_LICENSES.items())
+    path.write_text(text, encoding="utf-8")
+    return path, cfg
+
+
+def stored(cfg: dict[str, Any], source: str) -> Rows:
+    db = Path(cfg["storage"]["database"])
+    if not db.exists():
+        return set()
+    return set(query_db(db, "SELECT day, metric, subject, value, method, flags FROM observations "
+                            "WHERE source = ?", [source]))
+
+
+@dataclass
+class Result:
+    returncode: int
+    out: str  # stdout + stderr
+    stdout: str
+    rows: Rows
+    faults_left: int = 0
+    pending: list[str] = field(default_factory=list)
+    merged_rc: int = 0
+    merged_out: str = ""
+    merged_rows: Rows = field(default_factory=set)
+
+
+def inject(fake: FakeUpstream, spec: Spec, fault: fm.Fault, target: Target) -> None:
+    params = {k: (v.format(field=spec.field) if isinstance(v, str) else v) for k, v in fault.params.items()}
+    fake.inject(fault.kind, target.path, fault.times, **params)
+
+
+def run_clean(name: str, tmp: Path) -> Result:
+    spec = SPECS[name]
+    fake = start_fake(spec.today)
+    try:
+        path, cfg = write(fake, tmp, spec)
+        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60)
+        return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source))
+    finally:
+        fake.stop()
+
+
+def run_fault(name: str, fault: fm.Fault, tmp: Path) -> Result:
+    spec = SPECS[name]
+    fake = start_fake(spec.today)
+    try:
+        path, cfg = write(fake, tmp, spec)
+        inject(fake, spec, fault, target_of(spec, fault))
+        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60)
+        return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source), len(fake.faults))
+    finally:
+        fake.stop()
+
+
+def run_locked(name: str, tmp: Path) -> Result:
+    """Hold the warehouse read-write from the first request of the run until the run has ended."""
+    from jobs.config import load_config
+    from warehouse import store
+
+    spec = SPECS[name]
+    fake = start_fake(spec.today)
+    try:
+        path, cfg = write(fake, tmp, spec, http={"timeout_seconds": 5})
+        store.open_writer(load_config(path)).close()  # an existing, migrated warehouse
+        # the first request is held 1 s: by then the run has read its state, and commits after it
+        fake.inject("slow", r"^/(github|web|hf|pypistats|npm|hfspaces|modelscope)/", 1, seconds=1)
+        cmd = [sys.executable, "-m", "jobs.cli", "collect", "--source", name, "--config", str(path),
+               "--today", spec.today]
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "HF_TOKEN", "ECOTREND_TODAY",
+                                                                "ECOTREND_CONFIG")}
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=str(ROOT), env={**env, "PYTHONPATH": str(ROOT)})
+        deadline = time.monotonic() + 30
+        while fake.faults and time.monotonic() < deadline:
+            time.sleep(0.01)
+        con = duckdb.connect(str(cfg["storage"]["database"]))  # read-write, as a notebook left open
+        try:
+            out, err = proc.communicate(timeout=60)
+        finally:
+            con.close()
+        rows = stored(cfg, spec.source)
+        pending = sorted(p.name for p in Path(cfg["storage"]["pending_dir"]).glob("*") if not p.name.startswith("."))
+        # the next run (of a source with nothing to do here) merges them
+        idle = "modelscope" if name != "modelscope" else "arena"
+        r = run_cli("collect", "--source", idle, config=path, today=spec.today, timeout=60)
+        return Result(proc.returncode, out + err, out, rows, len(fake.faults), pending, r.returncode,
+                      r.stdout + r.stderr, stored(cfg, spec.source))
+    finally:
+        fake.stop()
+
+
+def case_id(name: str, fault: fm.Fault) -> str:
+    return f"{name}:{fault.label}"
+
+
+FAULT_CASES = [c for c in fm.cases() if c[1].kind != "locked"]
+LOCKED_CASES = [c[0] for c in fm.cases() if c[1].kind == "locked"]
+
+
+@pytest.fixture(scope="module")
+def matrix(request, tmp_path_factory) -> dict[str, Result]:
+    """Run the selected cells (and a clean run per collector) a few at a time; results by cell id."""
+    wanted: dict[str, tuple[Callable[..., Result], tuple]] = {}
+    base = tmp_path_factory.mktemp("matrix")
+    for item in request.session.items:
+        cs = getattr(item, "callspec", None)
+        if cs is None or item.module is not request.module:
+            continue
+        name = cs.params.get("name") or cs.params.get("locked")
+        wanted.setdefault(f"clean:{name}", (run_clean, (name,)))
+        if "fault" in cs.params:
+            wanted[case_id(name, cs.params["fault"])] = (run_fault, (name, cs.params["fault"]))
+        elif "locked" in cs.params:
+            wanted[f"locked:{name}"] = (run_locked, (name,))
+    # the slowest cells (waits) first, so the pool ends together
+    order = sorted(wanted, key=lambda k: ("locked" not in k and "every attempt" not in k and "timeout" not in k))
+    with ThreadPoolExecutor(WORKERS) as pool:
+        futures = {k: pool.submit(wanted[k][0], *wanted[k][1], base / f"c{i:03d}")
+                   for i, k in enumerate(order)}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def status_line(name: str, stdout: str) -> str:
+    lines = [ln for ln in stdout.splitlines() if ln.startswith(f"{name}: ")]
+    assert len(lines) == 1, stdout
+    return lines[0]
+
+
+def test_matrix_covers_every_collector_and_fault():
+    import collectors
+
+    assert set(fm.COLLECTORS) == set(collectors.names()) == set(SPECS)
+    assert {f.kind for f, _ in fm.MATRIX} - {"locked"} == FAULT_KINDS  # every fault the fake injects
+    for f, cells in fm.MATRIX:
+        assert set(cells.values()) <= set(fm.MEANING), f.label
+
+
+def test_clean_runs_store_what_the_worlds_hold(matrix):
+    """The reference each cell is compared with: exact figures of the fake worlds, spot-checked."""
+    got = {k[len("clean:"):]: v for k, v in matrix.items() if k.startswith("clean:")}
+    for name, res in got.items():
+        assert res.returncode == 0 and res.rows, res.out
+    checks = {
+        "github_search": (D, "repo_count", "llama", float(sum(2 + i % 3 for i in range(20)))),
+        "github_repos": (D, "stars", "meta-llama/llama", float(sum(range(3, 63)))),
+        "github_stars": (D - dt.timedelta(days=1), "stars_gained", "openai/gpt-2", 2.0),
+        "hf_models": (D, "downloads_30d", "family:llama", float(1000 + 1001 + 1002)),
+        "pypi": (D - dt.timedelta(days=2), "downloads_day", "openai", 907.0),
+        "npm": (D - dt.timedelta(days=1), "downloads_day", "@llama/node", 50.0),
+        "modelscope": (D, "downloads_all_time", "qwen/Qwen-7B-Chat", 1_250_000.0),
+    }
+    for name, (day, metric, subject, value) in checks.items():
+        if name in got:
+            assert {(x[0], x[1], x[2]): x[3] for x in got[name].rows}[(day, metric, subject)] == value
+
+
+@pytest.mark.parametrize("name,fault,outcome", FAULT_CASES,
+                         ids=[f"{c[0]}-{c[1].label}" for c in FAULT_CASES])
+def test_fault(name: str, fault: fm.Fault, outcome: str, matrix):
+    spec = SPECS[name]
+    truth = matrix[f"clean:{name}"].rows
+    res = matrix[case_id(name, fault)]
+    target = target_of(spec, fault)
+    out = res.out
+    assert "Traceback" not in out, out
+    got = res.rows
+    plain = {x for x in got if outcome != fm.FL or "incomplete" not in x[5]}
+    assert plain <= truth, f"stored rows a clean run does not have: {sorted(plain - truth)[:5]}\n{out}"
+    line = status_line(name, res.stdout)
+    assert res.faults_left == 0 or fault.times > 1, f"the fault was never met\n{out}"
+    if outcome == fm.R:
+        assert res.returncode == 0, out
+        assert got == truth, out
+    elif outcome == fm.P:
+        assert res.returncode == 3, out
+        assert line.startswith(f"{name}: partial") and " — " in line, line
+        assert not {x for x in got if target.lost(x[0], x[2])}, f"rows kept for the failed subject\n{out}"
+        kept = {x for x in truth if target.kept(x[0], x[2])}
+        assert kept and kept <= got, f"the other subjects are not stored exactly\n{out}"
+    elif outcome == fm.F:
+        assert res.returncode == 3, out
+        assert line.startswith(f"{name}: failed, 0 rows") and " — " in line, line
+        assert got == set(), out
+    elif outcome == fm.FL:
+        assert res.returncode == 0, out
+        flagged = got - plain
+        assert flagged and all(target.lost(x[0], x[2]) for x in flagged), out
+        for x in flagged:  # below the true count, and never stored as a plain one
+            assert any(t[:3] == x[:3] and x[3] < t[3] for t in truth)
+        assert plain == {x for x in truth if not target.lost(x[0], x[2])}
+    else:
+        raise AssertionError(outcome)
+
+
+@pytest.mark.parametrize("locked", LOCKED_CASES)
+def test_warehouse_locked_at_commit(locked: str, matrix):
+    """A reader holds the warehouse when the run commits: rows go to data/pending, the next run merges them."""
+    truth = matrix[f"clean:{locked}"].rows
+    res = matrix[f"locked:{locked}"]
+    assert res.faults_left == 0, res.out
+    assert res.returncode == 0 and "Traceback" not in res.out, res.out
+    assert "rows spooled to" in res.stdout, res.out
+    assert res.rows == set() and res.pending, res.out  # nothing in the warehouse yet, all in pending
+    assert res.merged_rc == 0, res.merged_out
+    assert res.merged_rows == truth, res.merged_out
