@@ -31,7 +31,7 @@ def _check_consistent(data: dict) -> None:
     if db.exists():
         con = duckdb.connect(str(db), read_only=True)  # opens: no torn database
         try:
-            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")}
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             if "observations" not in tables:  # killed while the first migration ran: nothing applied
                 assert "runs" not in tables
                 return
