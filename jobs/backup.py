@@ -20,16 +20,14 @@ from jobs.config import Config
 from warehouse import db
 
 
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def backup(cfg: Config, to: Path, today: dt.date, say: Callable[[str], None] | None = None) -> Path:
     """Write ``DIR/<warehouse name>-<day>.duckdb``; return its path."""
     src = cfg.database
     if not src.exists():
         raise db.WarehouseMissing(f"{src}: no warehouse yet; nothing to back up")
     to = Path(to)
+    if to.exists() and not to.is_dir():
+        raise FileExistsError(f"{to}: exists and is not a folder; choose a folder for the copy")
     to.mkdir(parents=True, exist_ok=True)
     target = to / f"{src.stem}-{today:%Y%m%d}.duckdb"
     if target.exists():
@@ -42,7 +40,7 @@ def backup(cfg: Config, to: Path, today: dt.date, say: Callable[[str], None] | N
     while True:
         con = duckdb.connect()
         try:
-            con.execute(f"ATTACH {_quote(src)} AS src (READ_ONLY)")
+            con.execute("ATTACH ? AS src (READ_ONLY)", [str(src)])
             break
         except duckdb.Error as exc:
             con.close()
@@ -53,8 +51,14 @@ def backup(cfg: Config, to: Path, today: dt.date, say: Callable[[str], None] | N
                 time.sleep(0.2)
                 continue
             raise db._classify(src, exc) from None
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                         "WHERE table_catalog = 'src' AND table_schema = 'main'").fetchall()}
+    if db.APP_TABLE not in tables:
+        con.close()
+        raise db.WarehouseError(f"{src}: not an ecotrend warehouse (no {db.APP_TABLE} table); "
+                                "refusing to back it up")
     try:
-        con.execute(f"ATTACH {_quote(tmp)} AS dst (STORAGE_VERSION '{db.STORAGE_VERSION}')")
+        con.execute(f"ATTACH ? AS dst (STORAGE_VERSION '{db.STORAGE_VERSION}')", [str(tmp)])
         con.execute("COPY FROM DATABASE src TO dst")
         con.execute("DETACH dst")
     except BaseException:

@@ -112,12 +112,20 @@ def cmd_build(cfg: Config, today: dt.date, as_of: dt.date | None, png: bool, qui
 
 
 def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
+    if not query.strip().strip(";").strip():
+        raise UsageError("sql: the query is empty")
     if write:
         con = store.open_writer(cfg, say=say)
     else:
         con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
+        # Read-only means no file is written at all: COPY TO / EXPORT / ATTACH could otherwise drop
+        # files into data/pending (merged into the warehouse by the next run) or over the config.
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
     try:
         cur = con.execute(query)
+        if cur is None:
+            raise UsageError("sql: no SQL statement in the query")
         if cur.description is None:
             print("ok")
             return EXIT_OK
@@ -125,7 +133,8 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
         rows = cur.fetchall()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if not write and ("read-only" in first or "read only" in first):
+        if not write and ("read-only" in first or "read only" in first or "disabled by configuration" in first
+                          or "configuration has been locked" in first):
             first += " (the warehouse is opened read-only; add --write to change it)"
         raise CommandError(f"SQL error: {first}") from None
     finally:
@@ -229,17 +238,20 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
 
 def cmd_export(cfg: Config, to: Path) -> int:
     to = Path(to)
+    if to.exists() and not to.is_dir():
+        raise UsageError(f"{to}: exists and is not a folder; choose a new one")
     if to.exists() and any(to.iterdir()):
         raise UsageError(f"{to}: folder exists and is not empty; choose a new one")
     con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
     try:
         n = con.execute("SELECT count(*) FROM observations").fetchone()[0]
-        to.mkdir(parents=True, exist_ok=True)
-        # The path is passed as a parameter-free literal only after quoting; DuckDB's COPY takes no
-        # prepared parameter for its target.
-        target = str(to.resolve()).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM observations ORDER BY day) TO '{target}' "
-                    "(FORMAT parquet, PARTITION_BY (source, metric), OVERWRITE_OR_IGNORE)")
+        try:
+            to.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"{to}: cannot create the export folder: {exc.strerror}") from None
+        # the target is a parameter: no path is ever formatted into SQL text
+        con.execute("COPY (SELECT * FROM observations ORDER BY day) TO ? "
+                    "(FORMAT parquet, PARTITION_BY (source, metric), OVERWRITE_OR_IGNORE)", [str(to.resolve())])
     finally:
         con.close()
     print(f"exported {n} observations to {to} (Hive partitions source=…/metric=…/)")

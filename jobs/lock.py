@@ -19,8 +19,14 @@ class RunLock:
         self.waited = False  # True when another process held the lock as we came
 
     def __enter__(self) -> "RunLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only or missing data folder: one clear line, before any fetch
+            from warehouse.db import WarehouseError
+
+            raise WarehouseError(f"{self.path.parent}: cannot write in the data folder "
+                                 f"({exc.strerror}); nothing was collected") from None
         deadline = time.monotonic() + self.wait_seconds
         while True:
             try:
