@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from collectors.fake.github import Limits, parse_query
 from collectors.fake.server import FakeUpstream
 from collectors.fake.world import World
+from jobs.config import dump_toml
 
 SOURCES = ["github_search", "github_repos", "github_stars"]
 TOKEN = "ghp_benchBENCHbench0123456789abcdefghij"
@@ -50,29 +51,6 @@ CREATED = {"meta-llama/llama": "2023-02-14", "ggml-org/llama.cpp": "2023-03-10",
            "QwenLM/Qwen3": "2025-04-28", "baichuan-inc/Baichuan2": "2023-08-29",
            "mistralai/mistral-inference": "2023-09-27", "deepseek-ai/DeepSeek-V3": "2024-12-26",
            "deepseek-ai/DeepSeek-R1": "2025-01-20"}
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    raise TypeError(type(v))
-
-
-def dump(data: dict[str, Any]) -> str:
-    out = []
-    for sec, table in data.items():
-        if isinstance(table, dict):
-            out += [f"[{sec}]"] + [f"{k} = {toml_value(v)}" for k, v in table.items()] + [""]
-    for key in ("ecosystem", "event"):
-        for t in data.get(key, []):
-            out += [f"[[{key}]]"] + [f"{k} = {toml_value(v)}" for k, v in t.items()] + [""]
-    return "\n".join(out)
 
 
 def series(total: int, start: dt.date, today: dt.date, spikes: list[dt.date]) -> dict[dt.date, int]:
@@ -184,7 +162,7 @@ def main() -> int:
                                "pending_dir": f"{tmp}/pending", "log_dir": f"{tmp}/logs"}
             data["github"] = {**cfg.get("github", {}), **fake.config_urls()["github"]}
             path = Path(tmp) / f"{name}.toml"
-            path.write_text(dump(data), encoding="utf-8")
+            path.write_text(dump_toml(data), encoding="utf-8")
             return path
 
         daily = config("daily")

@@ -19,37 +19,15 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collectors.fake.server import FakeUpstream
 from collectors.fake.world import World
+from jobs.config import dump_toml
 
 SOURCES = ["hf_models", "pypi", "npm"]
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    raise TypeError(type(v))
-
-
-def dump(data: dict[str, Any]) -> str:
-    out = []
-    for sec, table in data.items():
-        if isinstance(table, dict):
-            out += [f"[{sec}]"] + [f"{k} = {toml_value(v)}" for k, v in table.items()] + [""]
-    for eco in data.get("ecosystem", []):
-        out += ["[[ecosystem]]"] + [f"{k} = {toml_value(v)}" for k, v in eco.items()] + [""]
-    return "\n".join(out)
 
 
 def seed(world: World, cfg: dict, args: argparse.Namespace, today: dt.date) -> None:
@@ -146,7 +124,7 @@ def main() -> int:
             "ecosystem": [{k: v for k, v in e.items() if k in keep} for e in shipped.get("ecosystem", [])],
         }
         path = Path(tmp) / "bench.toml"
-        path.write_text(dump(cfg), encoding="utf-8")
+        path.write_text(dump_toml(cfg), encoding="utf-8")
         print(f"fake Hub: {len(world.part('hf').models)} models; per author {args.models_per_author}, "
               f"per search "
               f"{args.models_per_search}, per base model {args.finetunes}/{args.quantized}/{args.adapters}/"
@@ -162,7 +140,7 @@ def main() -> int:
         show("next day's run", {c: {k: v - first.get(c, {}).get(k, 0) for k, v in r.items()}
                                 for c, r in both.items()})
         cfg["storage"]["database"] = f"{tmp}/b.duckdb"
-        path.write_text(dump(cfg), encoding="utf-8")
+        path.write_text(dump_toml(cfg), encoding="utf-8")
         world.set_today(today)
         cli(["backfill", "--since", cfg["npm"]["start"], "--source", "pypi", "--source", "npm"], path, today)
         show(f"backfill --since {cfg['npm']['start']} (pypi, npm; fresh warehouse)",

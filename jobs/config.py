@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import tomllib
@@ -388,3 +389,37 @@ def _check_modelscope(name: str, sec: dict) -> None:
         raise ConfigError(f"{name}: modelscope.site: '{sec['site']}' is not a domain (e.g. modelscope.cn)")
     sec["api_url"] = _check_url(f"{name}: modelscope.api_url", sec["api_url"]) if sec["api_url"] \
         else f"https://{sec['site']}"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (dt.date, dt.datetime)):
+        return json.dumps(v.isoformat())
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def dump_toml(data: dict[str, Any], header: str = "") -> str:
+    """Write a config dict back as TOML: tables of scalars/lists/inline tables, then arrays of tables."""
+    out = [f"# {line}" for line in header.splitlines()] + ([""] if header else [])
+    for key, val in data.items():
+        if isinstance(val, dict):
+            out.append(f"[{key}]")
+            out += [f"{k} = {_toml_value(v)}" for k, v in val.items()]
+            out.append("")
+    for key, val in data.items():
+        if isinstance(val, list) and val and all(isinstance(t, dict) for t in val):
+            for table in val:
+                out.append(f"[[{key}]]")
+                out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+                out.append("")
+    return "\n".join(out)
+

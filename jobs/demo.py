@@ -10,7 +10,6 @@ every page saying its data are simulated.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -25,6 +24,7 @@ from collectors.fake.server import FakeUpstream
 from collectors.fake.world import World
 from jobs import logs, runner
 from jobs.config import DEFAULT_CONFIG, SECTIONS, load_config
+from jobs.config import dump_toml as config_dump_toml
 
 MARKER = ".ecotrend-demo"
 HISTORY_DAYS = 730
@@ -64,37 +64,9 @@ def prepare_folder(folder: Path) -> None:
     (folder / MARKER).write_text("made by `ecotrend demo`; the whole folder may be deleted\n", encoding="utf-8")
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, (dt.date, dt.datetime)):
-        return json.dumps(v.isoformat())
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
 def dump_toml(data: dict[str, Any]) -> str:
-    """Tables of scalars/lists/inline tables, then arrays of tables: the shape ecotrend.toml has."""
-    out = ["# Written by `ecotrend demo`: points at the bundled fake upstream; all data simulated.", ""]
-    for key, val in data.items():
-        if isinstance(val, dict):
-            out.append(f"[{key}]")
-            out += [f"{k} = {_toml_value(v)}" for k, v in val.items()]
-            out.append("")
-    for key, val in data.items():
-        if isinstance(val, list) and val and all(isinstance(t, dict) for t in val):
-            for table in val:
-                out.append(f"[[{key}]]")
-                out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-                out.append("")
-    return "\n".join(out)
+    return config_dump_toml(data, "Written by `ecotrend demo`: points at the bundled fake upstream; all data "
+                                  "simulated.")
 
 
 def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -14,38 +13,10 @@ import pytest
 from collectors.fake.github import Limits
 from collectors.fake.server import FakeUpstream
 from collectors.fake.world import World
+from jobs.config import dump_toml  # noqa: F401  (tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 CANARY = "ghp_CANARYcanaryCANARY0123456789abcdef"
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    raise TypeError(type(v))
-
-
-def dump_toml(data: dict[str, Any]) -> str:
-    """A small TOML writer for test configs: tables of scalars/lists and arrays of tables."""
-    out: list[str] = []
-    for key, val in data.items():
-        if isinstance(val, dict):
-            out.append(f"[{key}]")
-            out += [f"{k} = {toml_value(v)}" for k, v in val.items()]
-            out.append("")
-    for key, val in data.items():
-        if isinstance(val, list) and val and isinstance(val[0], dict):
-            for table in val:
-                out.append(f"[[{key}]]")
-                out += [f"{k} = {toml_value(v)}" for k, v in table.items()]
-                out.append("")
-    return "\n".join(out)
 
 
 @pytest.fixture
