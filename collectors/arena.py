@@ -42,7 +42,7 @@ from typing import Any
 import duckdb
 
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
+from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
 from collectors.github_common import parse_links
 from jobs.config import Config
 
@@ -57,6 +57,7 @@ SCORE_LIKE = re.compile(r"elo|rating|score|arena", re.IGNORECASE)
 DATASET_SCORE_COLUMNS = ("rating", "score")  # the dataset's score column, by preference
 MISSING = {"", "-", "n/a", "na", "none", "null", "nan"}
 TOP_N = 10
+FAILED = "failed"  # a Space table that could not be read this run: its day waits for it
 LEADERBOARD_COLUMNS = ("day", "arena", "model", "organization", "license", "open_weights",
                        "commercial_use", "score", "rank", "votes", "ecosystem", "origin")
 
@@ -340,10 +341,13 @@ class Arena:
             next_url = parse_links(resp.headers.get("link")).get("next")
         return items, first
 
-    def _download(self, ctx: Context, url: str, folder: Path, filename: str) -> Path:
+    def _download(self, ctx: Context, url: str, folder: Path, filename: str, size: Any = None) -> Path:
         resp = ctx.http.get(url, source=self.source, resource="resolvers", token=self._token(ctx))
         if not resp.body:
             raise ParseError(f"{filename}: empty download")
+        if isinstance(size, int) and not isinstance(size, bool) and len(resp.body) != size:
+            # a file cut short still parses, as a board with rows missing: never store it
+            raise UpstreamError(f"{filename}: download is {len(resp.body)} bytes, the listing says {size}")
         path = folder / filename.replace("/", "_")
         path.write_bytes(resp.body)
         return path
@@ -385,12 +389,12 @@ class Arena:
                 day = dt.datetime.strptime(mt.group(1), "%Y%m%d").date()
             except ValueError:
                 continue
-            tables.append((day, it["path"], str(it.get("oid") or "")))
+            tables.append((day, it["path"], str(it.get("oid") or ""), it.get("size")))
         tables.sort()
         pending_head = True
         with tempfile.TemporaryDirectory(prefix="ecotrend-arena-") as tmp:
             folder = Path(tmp)
-            for day, path, oid in tables:
+            for day, path, oid, size in tables:
                 if not in_window(day) or state.get(f"table:{day:%Y%m%d}") == (oid or "loaded"):
                     continue
                 b = Batch(self.source)
@@ -399,12 +403,14 @@ class Arena:
                     pending_head = False
                 try:
                     local = self._download(ctx, f"{endpoint}/spaces/{canonical}/resolve/main/{path}", folder,
-                                           path)
+                                           path, size)
                     table = parse_table(local, path, day, cfg.score_columns)
                 except (NetworkUnavailable, RateLimitExhausted):
                     raise
                 except SourceError as exc:
                     b.failures.append(f"{path}: {exc}" if path not in str(exc) else str(exc))
+                    # the table is tried again next run: the dataset must not take its day meanwhile
+                    boards.setdefault(day.isoformat(), FAILED)
                     yield b
                     continue
                 b.notes += table.notes
@@ -444,14 +450,16 @@ class Arena:
             shard = re.compile(rf"^{re.escape(conf)}/{re.escape(split)}(-\d+-of-\d+)?\.parquet$")
             files = sorted((it["path"], str((it.get("lfs") or {}).get("oid") or it.get("oid") or ""))
                            for it in items if shard.match(str(it.get("path", ""))))
+            sizes = {it["path"]: (it.get("lfs") or {}).get("size", it.get("size")) for it in items
+                     if shard.match(str(it.get("path", "")))}
             if not files:
                 raise ParseError(f"{label}: no Parquet files in the listing")
             oid = hashlib.sha1(json.dumps(files).encode()).hexdigest()[:16]
             if state.get("dataset_oid") == oid:
                 yield b
                 return
-            paths = [self._download(ctx, f"{cfg.endpoint}/datasets/{cfg.dataset}/resolve/main/{p}", folder, p)
-                     for p, _ in files]
+            paths = [self._download(ctx, f"{cfg.endpoint}/datasets/{cfg.dataset}/resolve/main/{p}", folder, p,
+                                    sizes.get(p)) for p, _ in files]
             by_day = read_dataset(paths, label, cfg.category, conf)
         except (NetworkUnavailable, RateLimitExhausted):
             raise
@@ -461,6 +469,9 @@ class Arena:
             return
         skipped = False
         for day in sorted(by_day):
+            if boards.get(day.isoformat()) == FAILED:
+                skipped = True  # read again next run, after the Space table had its chance
+                continue
             if day.isoformat() in boards:
                 continue  # loaded before, or a Space table with scores is that day's board
             if not in_window(day):

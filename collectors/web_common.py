@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from bs4 import BeautifulSoup
 
 from collectors.base import Context
-from collectors.errors import ParseError
+from collectors.errors import ParseError, UpstreamError
 from collectors.http import Response
 
 RESOURCE = "web"  # request counts and any announced budget are kept under this resource name
@@ -90,4 +90,8 @@ def pause(ctx: Context, host: str) -> None:
 def get_page(ctx: Context, url: str, *, source: str, params: dict | None = None) -> Response:
     """One page through the shared client: identified User-Agent, paced, 429 honoured, archived."""
     pause(ctx, urlsplit(url).netloc)
-    return ctx.http.get(url, source=source, resource=RESOURCE, params=params, headers=dict(HTML_HEADERS))
+    resp = ctx.http.get(url, source=source, resource=RESOURCE, params=params, headers=dict(HTML_HEADERS))
+    if b"</html>" not in resp.body[-512:].lower():
+        # a page cut short still parses, with rows or counts missing: never count from it
+        raise UpstreamError(f"truncated page: {short(resp.url)} ends before </html>; nothing stored")
+    return resp

@@ -145,6 +145,8 @@ def setup_modelscope(world, cfg):
 REPO1 = subj("meta-llama/llama")
 REPO2 = subj("openai/gpt-2")
 ARENA_DAY = dt.date(2023, 6, 19)
+HF_MODEL = r"^/hf/api/models/TheBloke/"
+ARENA_LIST = r"^/hfspaces/api/spaces/[^/]+/[^/]+/tree/main$"
 SPECS = {s.name: s for s in [
     Spec("github_search", "github", setup_search, {
         "one": Target(r"^/github/search/repositories$", subj("llama"), subj("GPT-4"))}, field="total_count"),
@@ -155,10 +157,12 @@ SPECS = {s.name: s for s in [
         "one": Target(r"^/github/repos/meta-llama/llama/stargazers/history$", REPO1, REPO2),
         "later": Target(r"^/github/repos/openai/gpt-2/stargazers/history$", REPO2, REPO1)}),
     Spec("hf_models", "huggingface", setup_hf, {
+        "field": Target(HF_MODEL, subj("TheBloke/Llama-2-7B-GGUF"), lambda day, s: s != "TheBloke/Llama-2-7B-GGUF"),
+        "subject": Target(HF_MODEL, subj("TheBloke/Llama-2-7B-GGUF"), lambda day, s: s != "TheBloke/Llama-2-7B-GGUF"),
         # the list queries share a path: the first one asked (author:meta-llama) takes the fault
         "one": Target(r"^/hf/api/models$", subj("author:meta-llama", "family:llama"),
                       lambda day, s: s in ("author:openai", "family:gpt") or s.startswith("openai/")),
-        "later": Target(r"^/hf/api/models/TheBloke/", subj("TheBloke/Llama-2-7B-GGUF"),
+        "later": Target(HF_MODEL, subj("TheBloke/Llama-2-7B-GGUF"),
                         lambda day, s: s != "TheBloke/Llama-2-7B-GGUF")}, field="downloads"),
     Spec("pypi", "pypi", setup_pypi, {
         "one": Target(r"^/pypistats/api/packages/llama-cpp-python/", subj("llama-cpp-python"), subj("openai")),
@@ -180,8 +184,8 @@ SPECS = {s.name: s for s in [
         # one dated table of the Space fails: that day's board is missing, the other boards stay
         "one": Target(r"/resolve/main/leaderboard_table_20230619\.csv$", lambda d, s: d == ARENA_DAY,
                       lambda d, s: d != ARENA_DAY),
-        "json": Target(r"^/hfspaces/api/spaces/[^/]+/[^/]+/tree/main$", lambda d, s: True,
-                       lambda d, s: False),
+        "json": Target(ARENA_LIST, lambda d, s: True, lambda d, s: False),
+        "subject": Target(ARENA_LIST, lambda d, s: True, lambda d, s: False),  # the configured Space
         "later": Target(r"^/hfspaces/api/datasets/", lambda d, s: d > dt.date(2023, 12, 31),
                         lambda d, s: d <= dt.date(2023, 12, 31))}, today=ARENA_TODAY),
     Spec("modelscope", "modelscope", setup_modelscope, {
@@ -193,13 +197,11 @@ SPECS = {s.name: s for s in [
 
 
 def target_of(spec: Spec, fault: fm.Fault) -> Target:
-    key = {"json": "json", "field": "one", "subject": "one"}.get(fault.target, fault.target)
-    if fault.target == "json" and "json" not in spec.targets:
-        key = "one"
-    if fault.target == "subject" and spec.name == "arena":
-        key = "json"  # the configured Space: its listing answers 404
-    if key == "later" and "later" not in spec.targets:
-        key = "one"
+    """The request a fault row aims at, for this collector (its own target when it has one)."""
+    fallback = {"json": "one", "field": "one", "subject": "one", "later": "one"}
+    key = fault.target
+    while key not in spec.targets:
+        key = fallback[key]
     return spec.targets[key]
 
 
