@@ -1,4 +1,7 @@
-"""Keep README's metric table generated from the catalogue: ``python -m jobs.docs`` rewrites it."""
+"""Keep README's generated tables current: ``python -m jobs.docs`` rewrites them.
+
+The metric table comes from the catalogue (warehouse/metrics.py), the fault matrix from
+jobs/fault_matrix.py (the data tests/test_fault_matrix.py runs)."""
 from __future__ import annotations
 
 import sys
@@ -7,6 +10,7 @@ from pathlib import Path
 from warehouse.metrics import METRICS
 
 START, END = "<!-- metrics:start -->", "<!-- metrics:end -->"
+FAULTS_START, FAULTS_END = "<!-- faults:start -->", "<!-- faults:end -->"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -17,10 +21,19 @@ def metrics_table() -> str:
     return "\n".join(lines)
 
 
+def _between(text: str, start: str, end: str, body: str) -> str:
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def render(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{metrics_table()}\n{END}{tail}"
+    from jobs import fault_matrix
+
+    text = _between(text, START, END, metrics_table())
+    if FAULTS_START in text:
+        text = _between(text, FAULTS_START, FAULTS_END, fault_matrix.table())
+    return text
 
 
 def main() -> int:
@@ -28,7 +41,7 @@ def main() -> int:
     new = render(text)
     if new != text:
         README.write_text(new, encoding="utf-8")
-        print("README.md metric table updated")
+        print("README.md generated tables updated")
     return 0
 
 

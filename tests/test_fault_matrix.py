@@ -437,3 +437,15 @@ def test_warehouse_locked_at_commit(locked: str, matrix):
     assert res.rows == set() and res.pending, res.out  # nothing in the warehouse yet, all in pending
     assert res.merged_rc == 0, res.merged_out
     assert res.merged_rows == truth, res.merged_out
+
+
+def test_readme_fault_table_is_generated_from_the_matrix():
+    from jobs import docs
+
+    text = docs.README.read_text(encoding="utf-8")
+    assert docs.FAULTS_START in text and docs.FAULTS_END in text
+    assert docs.render(text) == text, "run: .venv/bin/python -m jobs.docs"
+    section = text.split(docs.FAULTS_START, 1)[1].split(docs.FAULTS_END, 1)[0]
+    assert section.strip() == fm.table()
+    for f, cells in fm.MATRIX:  # one row per fault, one cell per collector
+        assert f"| {f.label} | " + " | ".join(cells[c] for c in fm.COLLECTORS) + " |" in section
