@@ -208,3 +208,85 @@ def requests_per_day(rows: Rows) -> alt.Chart:
                         legend=alt.Legend(orient="top", title=None)),
         tooltip=[alt.Tooltip("day:N"), alt.Tooltip("collector:N"), alt.Tooltip("requests:Q", format=",.0f")],
     ).properties(width="container", height=200).configure_view(stroke=None)
+
+
+OPEN_COLOR, CLOSED_COLOR, GAP_COLOR = "#2ca02c", "#3b3b3b", "#f2b134"
+SCORE_SERIES = ["best open-weights", "best proprietary"]
+
+
+def capability_gap(rows: Rows, *, events: Rows = ()) -> alt.LayerChart:
+    """Best open-weights against best proprietary Arena score per board, the gap between them shaded."""
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    x = _x(rows)
+    title = "Arena score of the best model"
+    area = alt.Chart().mark_area(color=GAP_COLOR, opacity=0.35, interpolate="linear").encode(
+        x=x, y=alt.Y("best_open_score:Q", title=title, scale=alt.Scale(zero=False)),
+        y2="best_proprietary_score:Q",
+    ).transform_filter("isValid(datum.best_open_score) && isValid(datum.best_proprietary_score)")
+    folded = alt.Chart().transform_fold(
+        ["best_open_score", "best_proprietary_score"], as_=["which", "score"]
+    ).transform_filter("isValid(datum.score)").transform_calculate(
+        series=f"datum.which === 'best_open_score' ? '{SCORE_SERIES[0]}' : '{SCORE_SERIES[1]}'",
+        model="datum.which === 'best_open_score' ? datum.best_open_model : datum.best_proprietary_model")
+    y = alt.Y("score:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(format=",~r"))
+    color = alt.Color("series:N", scale=alt.Scale(domain=SCORE_SERIES, range=[OPEN_COLOR, CLOSED_COLOR]),
+                      legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=3))
+    lines = folded.mark_line(strokeWidth=2).encode(x=x, y=y, color=color).add_params(zoom)
+    points = folded.mark_circle(size=40, opacity=0.9).encode(x=x, y=y, color=color, tooltip=[
+        alt.Tooltip("day:N", title="board of"), alt.Tooltip("series:N", title="series"),
+        alt.Tooltip("model:N", title="model"), alt.Tooltip("score:Q", title="score", format=",.1f"),
+        alt.Tooltip("open_gap:Q", title="gap (proprietary − open)", format=",.1f"),
+        alt.Tooltip("leaderboard_models:Q", title="models on the board", format=",.0f"),
+        alt.Tooltip("flags:N", title="flags")])
+    layers = [area, lines, points, *event_layers(_in_span(events, rows))]
+    data = _slim(rows, ["day", "best_open_score", "best_proprietary_score", "open_gap", "best_open_model",
+                        "best_proprietary_model", "leaderboard_models", "flags"])
+    return _with_data(alt.layer(*layers).properties(width="container", height=280), data)
+
+
+def open_share_top10(rows: Rows, *, events: Rows = ()) -> alt.LayerChart:
+    """Share of the board's 10 best-scored models that have open weights (0–1), per board."""
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    x = _x(rows)
+    y = alt.Y("open_share_top10:Q", title="open-weights share of the top 10", scale=alt.Scale(domain=[0, 1]),
+              axis=alt.Axis(format="%"))
+    base = alt.Chart().transform_filter("isValid(datum.open_share_top10)")
+    area = base.mark_area(color=OPEN_COLOR, opacity=0.18, interpolate="step-after").encode(x=x, y=y)
+    line = base.mark_line(color=OPEN_COLOR, strokeWidth=2, interpolate="step-after").encode(
+        x=x, y=y).add_params(zoom)
+    points = base.mark_circle(size=40, color=OPEN_COLOR, opacity=0.9).encode(x=x, y=y, tooltip=[
+        alt.Tooltip("day:N", title="board of"), alt.Tooltip("open_share_top10:Q", title="share", format=".0%"),
+        alt.Tooltip("open_in_top10:Q", title="open-weights in the top 10", format=",.0f"),
+        alt.Tooltip("leaderboard_models:Q", title="models on the board", format=",.0f"),
+        alt.Tooltip("flags:N", title="flags")])
+    half = alt.Chart(alt.Data(values=[{"y": 0.5}])).mark_rule(color="#999999", strokeDash=[4, 4]).encode(y="y:Q")
+    layers = [area, line, points, half, *event_layers(_in_span(events, rows))]
+    data = _slim(rows, ["day", "open_share_top10", "open_in_top10", "leaderboard_models", "flags"])
+    return _with_data(alt.layer(*layers).properties(width="container", height=200), data)
+
+
+def family_panels(rows: Rows, *, colors: dict[str, str], panels: Sequence[str]) -> alt.FacetChart:
+    """Small multiples: one row per family, one column per panel (e.g. best Arena score, adoption);
+    the time axis is shared by every panel, each panel keeps its own y scale."""
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    color = alt.Color("label:N", scale=alt.Scale(domain=labels, range=[colors.get(k, "#888888") for k in labels]),
+                      legend=None)
+    x = _x(rows)
+    x.axis.grid = True
+    y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format=",~r", tickCount=4))
+    line = alt.Chart().mark_line(strokeWidth=2).encode(x=x, y=y, color=color, detail="method:N").add_params(zoom)
+    points = alt.Chart().mark_circle(size=30, opacity=0.8).encode(x=x, y=y, color=color, tooltip=[
+        alt.Tooltip("label:N", title="family"), alt.Tooltip("panel:N", title="panel"),
+        alt.Tooltip("day:N", title="day"), alt.Tooltip("value:Q", title="value", format=",.1f"),
+        alt.Tooltip("detail:N", title="detail"), alt.Tooltip("method:N", title="method")])
+    inner = alt.layer(line, points).properties(width=470, height=110)
+    data = _slim(rows, ["day", "label", "panel", "value", "detail", "method"])
+    chart = alt.FacetChart(
+        data=alt.Data(values=data), spec=inner,
+        facet=alt.FacetMapping(
+            row=alt.Facet("label:N", title=None, sort=labels, header=alt.Header(labelAngle=0, labelAlign="left",
+                                                                                  labelFontWeight="bold")),
+            column=alt.Facet("panel:N", title=None, sort=list(panels), header=alt.Header(labelFontSize=12))),
+    ).resolve_scale(y="independent")
+    return chart.configure_view(stroke="#e3e6ec")

@@ -119,6 +119,10 @@ class SiteData:
     recent_counts: list[dict[str, Any]] = field(default_factory=list)  # repo_count per day, last 60 days
     freshness: dict[str, Any] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
+    capability: list[dict[str, Any]] = field(default_factory=list)  # capability_daily, one row per board
+    capability_family: list[dict[str, Any]] = field(default_factory=list)  # each family's best per board
+    board: list[dict[str, Any]] = field(default_factory=list)  # the latest scored board of each arena
+    hub_models: list[dict[str, Any]] = field(default_factory=list)  # HF and ModelScope models, per bucket
 
 
 def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") -> str:
@@ -246,6 +250,48 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                       WHERE method <> 'reference' AND day <= ?""", [cutoff])
     data.freshness = fresh[0] if fresh else {}
     data.health = _health(r, cutoff)
+    _read_capability(r, cfg, data, named)
+
+
+def _read_capability(r: Reader, cfg: Config, data: SiteData, named: dict[str, Any]) -> None:
+    """The capability page's rows (Arena boards) and each family's models on both hubs."""
+    cutoff = data.cutoff
+    data.capability = r.rows("""
+        SELECT day, arena, CAST(best_open_score AS DOUBLE) AS best_open_score,
+               CAST(best_proprietary_score AS DOUBLE) AS best_proprietary_score,
+               CAST(open_gap AS DOUBLE) AS open_gap, CAST(open_in_top10 AS DOUBLE) AS open_in_top10,
+               CAST(open_share_top10 AS DOUBLE) AS open_share_top10,
+               CAST(leaderboard_models AS DOUBLE) AS leaderboard_models, best_open_model,
+               best_proprietary_model, CAST(unmapped_license_models AS DOUBLE) AS unmapped_license_models, flags
+        FROM capability_daily WHERE day <= ? ORDER BY arena, day""", [cutoff])
+    data.capability_family = r.rows("""
+        SELECT day, arena, ecosystem, CAST(best_score AS DOUBLE) AS best_score, best_model,
+               CAST(best_rank AS DOUBLE) AS best_rank, CAST(models_on_board AS DOUBLE) AS models_on_board
+        FROM capability_family_daily WHERE day <= ? ORDER BY ecosystem, arena, day""", [cutoff])
+    data.board = r.rows("""
+        WITH last AS (SELECT arena, max(day) AS day FROM leaderboard
+                      WHERE day <= ? AND score IS NOT NULL GROUP BY arena)
+        SELECT l.day, l.arena, l.model, l.organization, l.license, l.open_weights, l.commercial_use,
+               CAST(l.score AS DOUBLE) AS score, l.rank, l.ecosystem, l.origin
+        FROM leaderboard l JOIN last USING (arena, day)
+        ORDER BY l.arena, l.rank NULLS LAST, l.score DESC NULLS LAST, l.model""", [cutoff])
+    hubs = [e.key for e in cfg.ecosystems if e.modelscope_models]
+    if hubs:
+        best = f"""
+            SELECT o.* FROM observations o
+            WHERE o.day <= $cutoff AND o.method IN ('snapshot', 'derived', 'backfill')
+              AND o.source IN ('huggingface', 'modelscope') AND o.metric IN ('downloads_all_time', 'likes')
+            QUALIFY row_number() OVER (PARTITION BY o.day, o.source, o.metric, o.subject
+                                       ORDER BY {METHOD_RANK_SQL}) = 1"""
+        data.hub_models = r.rows(f"""
+            WITH b AS ({best}),
+            mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships
+                    WHERE role = 'item' AND list_contains($hubs::VARCHAR[], ecosystem))
+            SELECT {_bucket_sql("b.day", "b.metric", "'level'")} AS day, m.ecosystem, b.source, b.subject,
+                   b.metric, CAST(arg_max(b.value, b.day) AS DOUBLE) AS value,
+                   arg_max(b.method, b.day) AS method, max(b.day) AS last_day
+            FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
+            GROUP BY ALL ORDER BY m.ecosystem, b.metric, b.source, b.subject, 1""", {**named, "hubs": hubs})
 
 
 def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:

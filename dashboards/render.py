@@ -54,7 +54,8 @@ SITE_JS = r"""
   'use strict';
   var state = window.ecotrendCharts = { done: false, errors: [], views: {} };
   var node = document.getElementById('chart-specs');
-  var specs = node ? JSON.parse(node.textContent) : {};
+  if (!node) { state.done = true; return; }  // a page of tables and empty states only
+  var specs = JSON.parse(node.textContent);
   var opts = { renderer: 'svg', actions: { export: true, source: false, compiled: false, editor: false } };
   function logify(obj) {
     if (Array.isArray(obj)) { obj.forEach(logify); return obj; }
@@ -173,11 +174,11 @@ def shell(page: Page, *, site_title: str, nav: list[tuple[str, str]], as_of_line
         f'<a href="{esc(href)}"{" class=" + chr(34) + "here" + chr(34) if href == page.file else ""}>'
         f"{esc(text)}</a>" for text, href in nav)
     banner_html = f'<div class="banner" role="note">{esc(banner)}</div>' if banner else ""
-    scripts = ""
+    scripts = '<script src="assets/site.js"></script>'
     if page.specs:
         scripts = (f'<script src="assets/{esc(bundle)}"></script>\n'
                    f'<script type="application/json" id="chart-specs">{script_json(page.specs)}</script>\n'
-                   f'<script src="assets/site.js"></script>')
+                   + scripts)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -62,10 +62,20 @@ TITLES = {
     "downloads_all_time": "Hugging Face downloads, all time",
     "likes": "Hugging Face likes",
     "downloads_day": "Downloads per week",
+    "best_score": "Best Arena score of the family's models",
+    "best_rank": "Arena rank of the family's best-scored model (1 = top)",
+    "best_open_score": "Best Arena score of an open-weights model",
+    "best_proprietary_score": "Best Arena score of a proprietary model",
+    "open_gap": "Arena score gap: best proprietary minus best open-weights",
+    "open_in_top10": "Open-weights models in the Arena top 10",
+    "leaderboard_models": "Models with a score on the Arena board",
 }
 
 LOG_SWITCH = ('<p class="controls"><label><input type="checkbox" id="log-scale"> logarithmic y axis '
               '(symmetric log, so zeros stay visible)</label></p>')
+
+# A family's models on either hub; with ModelScope models configured they are charted by hub.
+HUB_ITEMS = {("huggingface", "item"), ("modelscope", "item")}
 
 ALIGNED_METRICS = ["repo_count", "stars", "derivative_models", "downloads_30d"]
 
@@ -424,14 +434,18 @@ class SiteBuilder:
         colors = {eco.label: eco.color}
         for metric in self.data.metrics:
             fam = self.family_rows(metric, [eco.key])
-            subs = [{"day": r["day"], "label": r["subject"], "subject": r["subject"], "source": r["source"],
+            subs = [{"day": r["day"], "label": r["subject"] if r["source"] != "modelscope"
+                     else f"ModelScope · {r['subject']}", "subject": r["subject"], "source": r["source"],
                      "role": r["role"], "metric": metric, "value": r["value"], "method": r["method"],
                      "flags": r["flags"] or "", "days": r["days"]}
-                    for r in self.data.subjects if r["ecosystem"] == eco.key and r["metric"] == metric]
+                    for r in self.data.subjects if r["ecosystem"] == eco.key and r["metric"] == metric
+                    and not (eco.modelscope_models and (r["source"], r["role"]) in HUB_ITEMS
+                             and metric in ("downloads_all_time", "likes"))]  # in the hub section instead
             if self.is_flow(metric):
                 subs = _complete_weeks(subs, "subject")
             if not fam and not subs:
-                if metric in expected:
+                shown_by_hub = any(r["ecosystem"] == eco.key and r["metric"] == metric for r in self.data.hub_models)
+                if metric in expected and not shown_by_hub:
                     self.empty(page, metric)
                 continue
             events = [e for e in self.events if e["ecosystem"] in (eco.key, None)]
@@ -450,6 +464,8 @@ class SiteBuilder:
                     subs + refs, f"{self.title_for(metric)}: one line per subject",
                     self.note_for(metric, "Top subjects by latest value; 'tracked' and 'item' subjects are "
                                           "shown here but never enter the family total."))
+        if eco.modelscope_models:
+            self.hub_section(page, eco)
         rows = [r for r in self.data.subject_table if r["ecosystem"] == eco.key]
         if rows:
             page.add('<section class="card"><h2>Subjects tracked</h2><p class="note">Latest stored value of '
@@ -460,6 +476,174 @@ class SiteBuilder:
                            r["role"], r["kind"], r["metric"] or "—", r["value"], r["day"] or "")
                           for r in rows], numeric=(6,)) + "</section>")
         return page
+
+    def capability_headline(self, arena: str) -> str:
+        """The latest board in words: who leads, by how much, how many of the top 10 are open."""
+        rows = [r for r in self.data.capability if r["arena"] == arena]
+        if not rows:
+            return ""
+        r = rows[-1]
+        text = f"On the Arena board of {esc(r['day'])} ({esc(arena)})"
+        if r["best_open_score"] is not None and r["best_proprietary_score"] is not None:
+            lead = "proprietary" if r["open_gap"] >= 0 else "open-weights"
+            text += (f", the best proprietary model, <b>{esc(r['best_proprietary_model'] or '?')}</b> "
+                     f"({r['best_proprietary_score']:,.0f}), and the best open-weights model, "
+                     f"<b>{esc(r['best_open_model'] or '?')}</b> ({r['best_open_score']:,.0f}), are "
+                     f"<b>{abs(r['open_gap']):,.0f}</b> points apart ({lead} ahead)")
+        if r["open_in_top10"] is not None and r["leaderboard_models"]:
+            text += (f"; <b>{r['open_in_top10']:,.0f}</b> of the top {min(10, r['leaderboard_models']):,.0f} "
+                     f"have open weights")
+        text += "."
+        if r["unmapped_license_models"]:
+            text += (f' <span class="bad">{r["unmapped_license_models"]:,.0f} model(s) carry a license not in '
+                     f"[arena.licenses] (unmapped): figures they could change are flagged.</span>")
+        return text
+
+    def capability(self) -> Page:
+        page = Page("capability.html", "Capability")
+        page.add("<h1>Capability: best open-weights vs best proprietary model on the Arena</h1>")
+        page.add('<p class="howto">Scores from the published LMArena (Chatbot Arena) leaderboards, one point '
+                 'per dated board. Whether a model has open weights and allows commercial use comes from '
+                 '<code>[arena.licenses]</code> in the config; a license nobody mapped is shown as '
+                 '<span class="bad">unmapped</span>, never guessed. Families are matched by each ecosystem\'s '
+                 '<code>leaderboard_aliases</code>. The score was an online Elo until 2023-11 and a '
+                 'Bradley-Terry rating from 2023-12-20: compare the gap and the top 10 within a board rather '
+                 'than raw scores across that date. Hover for models and exact values; drag or scroll to pan '
+                 'and zoom the time axis, double-click to reset.</p>')
+        arenas = list(dict.fromkeys(r["arena"] for r in self.data.capability))
+        if not arenas:
+            self.capability_empty(page, "Best open-weights vs best proprietary Arena score",
+                                  "Arena boards (best_open_score, best_proprietary_score, open_in_top10)")
+        for arena in arenas:
+            rows = [r for r in self.data.capability if r["arena"] == arena]
+            suffix = f" ({arena} arena)" if len(arenas) > 1 else ""
+            cid = f"-{_slug(arena)}" if len(arenas) > 1 else ""
+            page.add(f'<p class="headline">{self.capability_headline(arena)}</p>')
+            csv_rows = [{k: r[k] for k in ("day", "arena", "best_open_score", "best_proprietary_score",
+                                           "open_gap", "best_open_model", "best_proprietary_model",
+                                           "leaderboard_models", "unmapped_license_models", "flags")}
+                        for r in rows]
+            self.add_chart(page, f"gap{cid}", charts.capability_gap(rows, events=self.events), csv_rows,
+                           f"Best open-weights vs best proprietary Arena score{suffix}",
+                           "Highest score of an open-weights model (green) and of a proprietary model (dark) "
+                           "on each board; the shaded band is the gap (open_gap = best proprietary − best "
+                           "open). A figure an unmapped license could change carries the flag "
+                           "unmapped_license.")
+            csv_rows = [{k: r[k] for k in ("day", "arena", "open_share_top10", "open_in_top10",
+                                           "leaderboard_models", "flags")}
+                        for r in rows if r["open_share_top10"] is not None]
+            if csv_rows:
+                self.add_chart(page, f"top10{cid}", charts.open_share_top10(csv_rows, events=self.events),
+                               csv_rows, f"Open-weights share of the top 10{suffix}",
+                               "open_in_top10 / min(10, models on the board), per board (a step holds until "
+                               "the next board).")
+        self.capability_families(page)
+        self.capability_board(page)
+        return page
+
+    def capability_empty(self, page: Page, title: str, what: str) -> None:
+        page.add(f'<section class="card empty"><h2>{esc(title)}</h2><p>No data yet for {esc(what)}. '
+                 f'Fill it with <code>{esc(FILL_COMMAND["best_open_score"])}</code> (then the daily '
+                 f'<code>ecotrend run</code> adds new boards). The collector stays idle until '
+                 f'<code>[arena.licenses]</code> and the ecosystems\' <code>leaderboard_aliases</code> are '
+                 f'configured in ecotrend.toml.</p></section>')
+
+    def capability_families(self, page: Page) -> None:
+        """Each family's best Arena score above its adoption (repositories), on one shared time axis."""
+        title = "Each family's best Arena score beside its adoption"
+        fam = self.data.capability_family
+        if not fam:
+            self.capability_empty(page, title, "family best scores (leaderboard_aliases matching board models)")
+            return
+        arena = max({r["arena"] for r in fam}, key=lambda a: (sum(1 for r in fam if r["arena"] == a), a))
+        fam = [r for r in fam if r["arena"] == arena]
+        first = min(r["day"] for r in fam)
+        score_panel, adopt_panel = "best Arena score", "GitHub repositories (repo_count)"
+        rows: list[dict[str, Any]] = []
+        order = [e["ecosystem"] for e in self.data.ecosystems]
+        keys = sorted({r["ecosystem"] for r in fam}, key=lambda k: order.index(k) if k in order else len(order))
+        for key in keys:
+            label = self.labels.get(key, key)
+            rows += [{"day": r["day"], "ecosystem": key, "label": label, "panel": score_panel,
+                      "value": r["best_score"], "detail": f"{r['best_model']} (rank {r['best_rank']:.0f})"
+                      if r["best_rank"] is not None else r["best_model"], "method": "snapshot"}
+                     for r in fam if r["ecosystem"] == key]
+            rows += [{"day": r["day"], "ecosystem": key, "label": label, "panel": adopt_panel,
+                      "value": r["value"], "detail": r["subjects"], "method": r["method"]}
+                     for r in self.family_rows("repo_count", [key]) if r["day"] >= first]
+        self.add_chart(page, "families", charts.family_panels(rows, colors=self.colors,
+                                                                panels=[score_panel, adopt_panel]),
+                       rows, title,
+                       f"Left: the best score of the family's models on each board of the {arena} arena "
+                       f"(models matched by leaderboard_aliases; hover for the model and its rank). Right: "
+                       f"repositories matching the family's query over the same days. Every panel shares "
+                       f"the time axis; each has its own y scale.")
+
+    def capability_board(self, page: Page) -> None:
+        board = self.data.board
+        title = "The latest board"
+        if not board:
+            self.capability_empty(page, title, "the leaderboard table")
+            return
+        for arena in dict.fromkeys(r["arena"] for r in board):
+            rows = [r for r in board if r["arena"] == arena]
+
+            def yes_no(v: Any) -> str:
+                return "unmapped" if v is None else ("yes" if v else "no")
+            cells, classes = [], []
+            for r in rows:
+                cells.append((r["model"], r["organization"] or "", r["license"] or "(none)",
+                              yes_no(r["open_weights"]), yes_no(r["commercial_use"]), r["score"],
+                              r["rank"], self.labels.get(r["ecosystem"], "") if r["ecosystem"] else ""))
+                bad = "bad" if r["open_weights"] is None else ""
+                classes.append(["", "", bad, bad or ("ok" if r["open_weights"] else ""),
+                                "bad" if r["commercial_use"] is None else "", "", "", ""])
+            unmapped = sorted({r["license"] or "(none)" for r in rows if r["open_weights"] is None})
+            note = (f"{len(rows)} models on the board of {rows[0]['day']} ({arena} arena, "
+                    f"{rows[0]['origin']}). Open weights and commercial use from [arena.licenses].")
+            if unmapped:
+                note += (f" Unmapped license(s), not guessed: {', '.join(unmapped)} "
+                         f"(add them to [arena.licenses]).")
+            page.add(f'<section class="card"><h2>{esc(title)}: {esc(arena)} arena, {esc(rows[0]["day"])}</h2>'
+                     f'<p class="note">{esc(note)}</p>' + table(
+                         ["model", "organization", "license", "open weights", "commercial use", "score",
+                          "rank", "family"], cells, numeric=(5, 6), classes=classes) + "</section>")
+
+    def hub_section(self, page: Page, eco: Ecosystem) -> None:
+        """ModelScope next to Hugging Face: the family's configured models on both hubs."""
+        title = "Downloads on Hugging Face and ModelScope, all time"
+        rows = [r for r in self.data.hub_models if r["ecosystem"] == eco.key]
+        if not rows:
+            page.add(f'<section class="card empty"><h2>{esc(title)}</h2><p>No data yet for the family\'s '
+                     f'ModelScope models ({esc(", ".join(eco.modelscope_models))}). Fill it with '
+                     f'<code>ecotrend collect --source modelscope</code> (and '
+                     f'<code>ecotrend collect --source hf_models</code> for the Hugging Face side).</p>'
+                     f'</section>')
+            return
+        hub = {"huggingface": "Hugging Face", "modelscope": "ModelScope"}
+        downloads = [{"day": r["day"], "label": f"{hub[r['source']]} · {r['subject']}", "hub": hub[r["source"]],
+                      "subject": r["subject"], "metric": r["metric"], "value": r["value"], "method": r["method"]}
+                     for r in rows if r["metric"] == "downloads_all_time"]
+        if downloads:
+            self.add_chart(page, "hubs", charts.timeseries(
+                downloads, y_title="downloads since the model was published", legend_title=None,
+                tooltip=[alt.Tooltip("hub:N", title="hub")]),
+                downloads, title,
+                "downloads_all_time of the family's configured models on each hub, labelled by hub: Hugging "
+                "Face downloadsAllTime (hf_models) and ModelScope Data.Downloads (modelscope). Each hub "
+                "counts its own downloads; the two are shown apart, never added.", logable=True)
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:
+            m = latest.setdefault((r["source"], r["subject"]), {"day": r["last_day"]})
+            m[r["metric"]] = r["value"]
+            m["day"] = max(m["day"], r["last_day"])
+        page.add('<section class="card"><h2>The family\'s models on each hub, latest</h2><p class="note">'
+                 'Hugging Face likes and ModelScope stars are both stored as likes.</p>' + table(
+                     ["hub", "model", "downloads, all time", "likes / stars", "day"],
+                     [(hub[src], subj, v.get("downloads_all_time"), v.get("likes"), v["day"])
+                      for (src, subj), v in sorted(latest.items(), key=lambda kv: (kv[0][0] != "huggingface",
+                                                                                   kv[0][1]))],
+                     numeric=(2, 3)) + "</section>")
 
     def health(self) -> Page:
         h = self.data.health
@@ -527,10 +711,10 @@ class SiteBuilder:
         # Altair validates every object against the Vega-Lite schema as it is built, data rows
         # included, which would cost most of the build; tests validate each builder's spec instead.
         with alt.utils.schemapi.debug_mode(False):
-            pages = [self.overview(), self.families()]
+            pages = [self.overview(), self.families(), self.capability()]
             pages += [self.ecosystem_page(e) for e in self.cfg.ecosystems]
             pages.append(self.health())
-        nav = [("Overview", "index.html"), ("All families", "families.html")]
+        nav = [("Overview", "index.html"), ("All families", "families.html"), ("Capability", "capability.html")]
         nav += [(e.label, f"eco-{e.key}.html") for e in self.cfg.ecosystems]
         nav.append(("Data health", "health.html"))
         fresh = self.data.freshness or {}
@@ -578,6 +762,10 @@ def _complete_weeks(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]
             series = series[:-1]
         out += series
     return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower())
 
 
 def _growth(before: float, after: float) -> str:

@@ -2,7 +2,8 @@
 
 Three families over Feb–Aug 2023: repository counts reconstructed by a backfill (collected on
 2023-07-05) then measured daily, the 2023 article's reference figures, flagship stars, Hub downloads
-and derivatives, PyPI downloads, a tracked query, runs with one failure and one gap day.
+and derivatives, PyPI downloads, a tracked query, runs with one failure and one gap day; four Arena
+boards (May–Aug 2023, one license nobody mapped) and Qwen's model on Hugging Face and ModelScope.
 """
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ def ecosystems() -> list[dict[str, Any]]:
         {"key": "llama", "label": "LLaMA", "color": "#1f77b4", "first_release": "2023-02-24",
          "github_queries": ["llama", "llama.cpp"], "github_repos": ["meta-llama/llama", "ggml-org/llama.cpp"],
          "hf_authors": ["meta-llama"], "hf_base_models": ["meta-llama/Llama-2-7b-hf"],
-         "pypi_packages": ["llama-cpp-python"]},
+         "pypi_packages": ["llama-cpp-python"], "leaderboard_aliases": ["*llama*", "vicuna*", "koala*"]},
         {"key": "gpt", "label": "GPT", "color": "#d62728", "first_release": "2023-03-14",
-         "github_queries": ["GPT-4"], "github_repos": ["openai/openai-python"], "pypi_packages": ["openai"]},
+         "github_queries": ["GPT-4"], "github_repos": ["openai/openai-python"], "pypi_packages": ["openai"],
+         "leaderboard_aliases": ["gpt-*"]},
         {"key": "qwen", "label": "Qwen", "color": "#9467bd", "first_release": "2023-08-03",
-         "github_queries": ["qwen"], "hf_authors": ["Qwen"]},
+         "github_queries": ["qwen"], "hf_authors": ["Qwen"], "hf_models": ["Qwen/Qwen-7B-Chat"],
+         "modelscope_models": ["qwen/Qwen-7B-Chat"], "leaderboard_aliases": ["qwen*"]},
     ]
 
 
@@ -74,10 +77,81 @@ def memberships() -> list[Membership]:
         Membership("qwen", "huggingface", "family:qwen", "primary"),
         Membership("llama", "pypi", "llama-cpp-python", "member"),
         Membership("gpt", "pypi", "openai", "member"),
+        Membership("llama", "arena", "text:llama", "primary"),
+        Membership("gpt", "arena", "text:gpt", "primary"),
+        Membership("qwen", "arena", "text:qwen", "primary"),
+        Membership("qwen", "huggingface", "Qwen/Qwen-7B-Chat", "item"),
+        Membership("qwen", "modelscope", "qwen/Qwen-7B-Chat", "item"),
     ]
 
 
-def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None:
+# [arena.licenses] of the site tests: "Tongyi Qianwen" is left out on purpose (an unmapped license).
+LICENSES = {"Proprietary": {"open_weights": False, "commercial_use": True},
+            "Non-commercial": {"open_weights": True, "commercial_use": False},
+            "Llama 2 Community": {"open_weights": True, "commercial_use": True},
+            "Apache 2.0": {"open_weights": True, "commercial_use": True}}
+UNMAPPED = "Tongyi Qianwen"
+
+# Four boards shaped like the 2023 ones: (model, organization, license, score).
+BOARDS = {
+    "2023-05-25": [("GPT-4", "OpenAI", "Proprietary", 1225.0), ("Claude-v1", "Anthropic", "Proprietary", 1195.0),
+                   ("GPT-3.5-turbo", "OpenAI", "Proprietary", 1143.0),
+                   ("Vicuna-13B", "LMSYS", "Non-commercial", 1054.0),
+                   ("Koala-13B", "UC Berkeley", "Non-commercial", 980.0)],
+    "2023-06-22": [("GPT-4", "OpenAI", "Proprietary", 1227.0), ("Claude-v1", "Anthropic", "Proprietary", 1178.0),
+                   ("GPT-3.5-turbo", "OpenAI", "Proprietary", 1130.0),
+                   ("Vicuna-33B", "LMSYS", "Non-commercial", 1096.0),
+                   ("Vicuna-13B", "LMSYS", "Non-commercial", 1061.0),
+                   ("MPT-7B-Chat", "MosaicML", "Non-commercial", 956.0)],
+    "2023-07-20": [("GPT-4", "OpenAI", "Proprietary", 1207.0), ("Claude-1", "Anthropic", "Proprietary", 1178.0),
+                   ("GPT-3.5-turbo", "OpenAI", "Proprietary", 1118.0),
+                   ("Vicuna-33B", "LMSYS", "Non-commercial", 1095.0),
+                   ("Llama-2-70b-chat", "Meta", "Llama 2 Community", 1051.0)],
+    "2023-08-08": [("GPT-4", "OpenAI", "Proprietary", 1206.0), ("Claude-1", "Anthropic", "Proprietary", 1166.0),
+                   ("Claude-2", "Anthropic", "Proprietary", 1130.0),
+                   ("GPT-3.5-turbo", "OpenAI", "Proprietary", 1115.0),
+                   ("Vicuna-33B", "LMSYS", "Non-commercial", 1096.0),
+                   ("Llama-2-70b-chat", "Meta", "Llama 2 Community", 1051.0),
+                   ("WizardLM-13B", "Microsoft", "Llama 2 Community", 1048.0),
+                   ("PaLM-Chat-Bison-001", "Google", "Proprietary", 1004.0),
+                   ("Qwen-7B-Chat", "Alibaba", UNMAPPED, 1000.0),
+                   ("Falcon-40B", "TII", "Apache 2.0", 930.0),
+                   ("Alpaca-13B", "Stanford", "Non-commercial", 904.0)],
+}
+EVIL_MODEL = ("<script>alert('m')</script>", "<b>org</b>", "Apache 2.0", 880.0)
+
+
+def capability_batches(cfg: Config, evil: bool = False) -> list[Batch]:
+    """The boards as the arena collector would store them (its own ranking and figures), and the
+    Qwen model's downloads on both hubs."""
+    from collectors.arena import Classifier, board_figures, rank_rows
+
+    cls = Classifier(cfg)
+    out = []
+    for day, board in BOARDS.items():
+        entries = board + ([EVIL_MODEL] if evil and day == max(BOARDS) else [])
+        rows = [cls.apply({"day": D(day), "arena": "text", "model": m, "organization": org, "license": lic,
+                           "score": score, "rank": None, "votes": None, "origin": f"space:{day}"})
+                for m, org, lic, score in entries]
+        rank_rows(rows)
+        batch = Batch("arena")
+        batch.tables["leaderboard"] = rows
+        board_figures(batch, rows, cls)
+        out.append(batch)
+    day = D("2023-08-04")
+    while day <= D("2023-08-08"):
+        t = (day - D("2023-08-04")).days
+        hf, ms = Batch("huggingface"), Batch("modelscope")
+        hf.add(day, "downloads_all_time", "Qwen/Qwen-7B-Chat", 12_000 + 3_000 * t)
+        hf.add(day, "likes", "Qwen/Qwen-7B-Chat", 150 + 20 * t)
+        ms.add(day, "downloads_all_time", "qwen/Qwen-7B-Chat", 30_000 + 8_000 * t)
+        ms.add(day, "likes", "qwen/Qwen-7B-Chat", 40 + 5 * t)
+        out += [hf, ms]
+        day += dt.timedelta(days=1)
+    return out
+
+
+def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capability: bool = True) -> None:
     """Write the whole history into the configured warehouse."""
     end = D(until)
     start = D("2023-02-01")
@@ -117,6 +191,10 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
         store.write_batch(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         store.write_batch(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         store.write_batch(con, article, "reference-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+        capability_days = capability_batches(cfg, evil) if capability else []
+        for batch in capability_days:  # boards published before the daily runs began: loaded by a backfill
+            if batch.observations[0].day < FIRST_SNAPSHOT:
+                store.write_batch(con, batch, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         for name in ("github_search", "pypi"):
             store.write_run(con, store.RunRecord("backfill-1", name, FIRST_SNAPSHOT, "backfill", BACKFILL_RAN,
                                                  BACKFILL_RAN + dt.timedelta(minutes=3), "ok",
@@ -165,6 +243,9 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False) -> None
                      "stars": 11500 + 30 * t, "period_stars": 40}]
             store.write_batch(con, gh, run_id, day, at)
             store.write_batch(con, hf, run_id, day, at)
+            for batch in capability_days:  # a board or a hub snapshot, stored the day it appeared
+                if batch.observations[0].day == day:
+                    store.write_batch(con, batch, run_id, day, at)
             store.write_run(con, store.RunRecord(run_id, "github_search", day, "run", at,
                                                  at + dt.timedelta(seconds=20), "ok", {"search": 4}, 4))
             store.write_run(con, store.RunRecord(run_id, "github_repos", day, "run", at,
@@ -187,7 +268,7 @@ def make_site_config(root: Path, banner: str = "", ecos: list[dict[str, Any]] | 
     root.mkdir(parents=True, exist_ok=True)
     data = {"storage": {"database": str(root / "data" / "ecotrend.duckdb"), "lock_wait_seconds": 5},
             "site": {"out_dir": str(root / "site"), "demo_banner": banner},
-            "ecosystem": ecos or ecosystems(), "event": []}
+            "ecosystem": ecos or ecosystems(), "event": [], "arena": {"licenses": LICENSES}}
     keys = {e["key"] for e in data["ecosystem"]}
     data["event"] = [e for e in events() if e["ecosystem"] in keys]
     (root / "ecotrend.toml").write_text(dump_toml(data), encoding="utf-8")

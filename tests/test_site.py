@@ -42,8 +42,8 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 def test_pages_built_for_overview_families_each_ecosystem_and_health(full):
     _cfg, pages = full
     names = {p.name for p in pages}
-    assert names == {"index.html", "families.html", "health.html", "eco-llama.html", "eco-gpt.html",
-                     "eco-qwen.html"}
+    assert names == {"index.html", "families.html", "capability.html", "health.html", "eco-llama.html",
+                     "eco-gpt.html", "eco-qwen.html"}
     for p in pages:
         text = p.read_text(encoding="utf-8")
         assert "data as of 2023-08-08" in text, p.name

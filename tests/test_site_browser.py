@@ -80,8 +80,8 @@ def _pages(site: Path) -> list[Path]:
 
 def test_every_page_draws_every_chart_offline(browser, built_site: Path):
     pages = _pages(built_site)
-    assert {p.name for p in pages} >= {"index.html", "families.html", "health.html", "eco-llama.html",
-                                       "eco-gpt.html", "eco-qwen.html"}
+    assert {p.name for p in pages} >= {"index.html", "families.html", "capability.html", "health.html",
+                                       "eco-llama.html", "eco-gpt.html", "eco-qwen.html"}
     drawn = 0
     for path in pages:
         blocked: list[str] = []
@@ -180,3 +180,27 @@ def test_demo_pages_render_offline(browser, demo_run):
         finally:
             page.close()
     assert drawn > len(pages)
+
+
+def test_capability_page_draws_the_gap_the_top10_share_and_family_panels(browser, built_site: Path):
+    errors: list[str] = []
+    blocked: list[str] = []
+    dialogs: list[str] = []
+    page = _open(browser, built_site / "capability.html", blocked, errors)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        assert page.evaluate("window.ecotrendCharts.errors") == []
+        # the shaded gap (an area with geometry) and the two score lines
+        assert page.eval_on_selector_all(
+            "#gap svg g.role-mark.mark-area path", "els => els.filter(e => (e.getAttribute('d') || '').length > 2)"
+            ".length") >= 1
+        assert page.eval_on_selector_all("#gap svg g.role-mark.mark-line path", "e => e.length") >= 2
+        assert page.eval_on_selector_all("#top10 svg g.role-mark.mark-line path", "e => e.length") >= 1
+        # one panel per family and measure: 3 families x (score, repositories) lines
+        assert page.eval_on_selector_all("#families svg g.role-mark.mark-line path", "e => e.length") >= 5
+        main = page.inner_text("main")
+        assert "<script>alert('m')</script>" in main  # the model name shown as text
+        assert "unmapped" in page.inner_text("table")
+        assert dialogs == [] and errors == [] and blocked == []
+    finally:
+        page.close()
