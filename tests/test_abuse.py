@@ -164,8 +164,8 @@ def test_canary_tokens_go_only_to_their_hosts_and_never_to_disk_or_output(fake, 
     seen = echo_authorization(fake, errors)
     outputs: list[subprocess.CompletedProcess] = []
 
-    def cli(*args: str, **kw: Any) -> subprocess.CompletedProcess:
-        r = run_cli(*args, config=cfg, env=TOKENS, **kw)
+    def cli(*args: str, config: Path = cfg, **kw: Any) -> subprocess.CompletedProcess:
+        r = run_cli(*args, config=config, env=TOKENS, **kw)
         outputs.append(r)
         return r
 
@@ -176,6 +176,12 @@ def test_canary_tokens_go_only_to_their_hosts_and_never_to_disk_or_output(fake, 
                                      "SELECT DISTINCT collector FROM runs WHERE rows_written > 0")}
     import collectors
     assert stored == set(collectors.names()), set(collectors.names()) - stored
+    # the PNG build (slow: every chart rendered) reads the same warehouse into its own site folder
+    # while the failure runs go on
+    png_cfg = tmp_path / "png.toml"
+    png_cfg.write_text(dump_toml({**data, "site": {"out_dir": str(tmp_path / "site-png")}}), encoding="utf-8")
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    png_build = pool.submit(cli, "build", "--png", config=png_cfg, today=DAY)
 
     # failure paths whose messages carry URLs, headers and echoed credentials, logged verbosely
     fake.inject("http_502", r"/github/search/", times=50)
@@ -199,14 +205,15 @@ def test_canary_tokens_go_only_to_their_hosts_and_never_to_disk_or_output(fake, 
     assert r.returncode in (0, 3), r.stderr[-2000:]
 
     assert cli("export", "--to", str(tmp_path / "export")).returncode == 0
-    r = cli("build", "--png", today=DAY)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert list((tmp_path / "site").rglob("*.png"))
     assert cli("backup", "--to", str(tmp_path / "backup"), today=DAY).returncode == 0
     assert cli("status", "--json", today=DAY).returncode == 0
     assert cli("status", today=DAY).returncode == 0
     assert cli("sql", "SELECT * FROM runs", "--format", "json").returncode == 0
     assert cli("config", "check").returncode == 0
+    r = png_build.result()
+    pool.shutdown()
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert list((tmp_path / "site-png").rglob("*.png"))
 
     # the echo really happened, and the archive redacted it (so the grep below is meaningful)
     assert any(a for u, a in seen if u == "github") and any(a for u, a in seen if u == "hf")
@@ -504,7 +511,8 @@ def test_quotes_and_sql_in_config_and_upstream_are_stored_verbatim(fake, world, 
     assert set(evil_models) <= models
     assert query_db(db, "SELECT count(*) > 0 FROM observations WHERE subject = 'evil-pkg'") == [(True,)]
     assert query_db(db, "SELECT DISTINCT description FROM trending") == [(desc,)]
-    assert query_db(db, "SELECT label FROM ecosystems WHERE ecosystem = 'llama'") == [(config_data["ecosystem"][0]["label"],)]
+    label = config_data["ecosystem"][0]["label"]
+    assert query_db(db, "SELECT label FROM ecosystems WHERE ecosystem = 'llama'") == [(label,)]
     assert query_db(db, "SELECT label FROM events") == [("Llama 2'); DELETE FROM events; --",)]
     tables = {t for (t,) in query_db(db, "SELECT table_name FROM information_schema.tables")}
     assert {"observations", "runs", "ecosystems", "events", "trending"} <= tables
@@ -523,6 +531,42 @@ def test_quotes_and_sql_in_config_and_upstream_are_stored_verbatim(fake, world, 
 
 
 # -- 4. bad CLI input -----------------------------------------------------------------------------------
+def in_process(args: list[str], capsys) -> subprocess.CompletedProcess:
+    """``jobs.cli.main`` in this process (argument errors exit through SystemExit, as in the CLI)."""
+    from jobs import cli
+
+    try:
+        rc = cli.main(args)
+    except SystemExit as exc:
+        rc = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, rc, out, err)
+
+
+def test_bad_arguments_are_one_clear_line(seeded_warehouse, capsys):
+    """Refused while parsing (no warehouse opened), so checked in-process: the same main()."""
+    cfg, db, _ = seeded_warehouse
+    before = sha(db)
+    cases: list[tuple[tuple[str, ...], str]] = [
+        (("collect", "--today", "2023-02-30"), "'2023-02-30' is not a day"),
+        (("backfill", "--since", "2023-13-01"), "is not a day"),
+        (("backfill", "--since", "soon"), "'soon' is not a day"),
+        (("backfill",), "the following arguments are required: --since"),
+        (("collect", "--from-archive", "yesterday"), "'yesterday' is not a day"),
+        (("build", "--as-of", "2023-7-1"), "is not a day"),
+        (("status", "--today", "2023-07-32"), "is not a day"),
+        (("sql", "SELECT 1", "--format", "xml"), "invalid choice"),
+        (("sql", ""), "the query is empty"),
+        (("sql", "  ;  "), "the query is empty"),
+        (("sql", "-- only a comment"), "no SQL statement"),
+        (("demo", "--days", "0"), "--days must be between 1 and 60"),
+        (("frobnicate",), "invalid choice"),
+    ]
+    for args, needle in cases:
+        one_clear_line(in_process([*args, "--config", str(cfg)], capsys), 2, needle)
+    assert sha(db) == before
+
+
 def test_bad_cli_input_is_one_clear_line(seeded_warehouse, tmp_path):
     cfg, db, _ = seeded_warehouse
     before = dump_db(db)
@@ -533,9 +577,6 @@ def test_bad_cli_input_is_one_clear_line(seeded_warehouse, tmp_path):
     (full / "x").write_text("keep me too")
     future = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)).isoformat()
     cases: list[tuple[tuple[str, ...], int, str]] = [
-        (("collect", "--today", "2023-02-30"), 2, "'2023-02-30' is not a day"),
-        (("backfill", "--since", "2023-13-01"), 2, "is not a day"),
-        (("backfill", "--since", "soon"), 2, "'soon' is not a day"),
         (("backfill", "--since", "2023-07-10", "--until", "2023-07-01", "--today", "2023-07-19"), 2,
          "--since 2023-07-10 is after --until 2023-07-01"),
         (("backfill", "--since", "2023-07-10", "--until", "2023-08-01", "--today", "2023-07-19"), 2,
@@ -547,22 +588,13 @@ def test_bad_cli_input_is_one_clear_line(seeded_warehouse, tmp_path):
          "source 'modelscope' cannot do this"),
         (("collect", "--source", "nope"), 2, "unknown source 'nope'"),
         (("collect", "--source", "GITHUB_SEARCH"), 2, "unknown source"),
-        (("collect", "--from-archive", "yesterday"), 2, "'yesterday' is not a day"),
-        (("build", "--as-of", "2023-7-1"), 2, "is not a day"),
-        (("sql", ""), 2, "the query is empty"),
-        (("sql", "  ;  "), 2, "the query is empty"),
-        (("sql", "-- only a comment"), 2, "no SQL statement"),
         (("sql", "SELEC nonsense"), 1, "SQL error:"),
-        (("sql", "SELECT 1", "--format", "xml"), 2, "invalid choice"),
         (("export", "--to", str(existing)), 2, "exists and is not a folder"),
         (("export", "--to", str(full)), 2, "not empty"),
         (("export", "--to", str(existing / "sub")), (1, 2), "a-file"),
         (("backup", "--to", str(existing)), 2, "exists and is not a folder"),
         (("backup", "--to", str(existing / "sub")), 1, "backup failed"),
         (("backup", "--to", "/proc/ecotrend-backup"), 1, "backup failed"),
-        (("demo", "--days", "0"), 2, "--days must be between 1 and 60"),
-        (("status", "--today", "2023-07-32"), 2, "is not a day"),
-        (("frobnicate",), 2, "invalid choice"),
     ]
     results = run_many([(args, {"config": cfg}) for args, _, _ in cases])
     for (args, code, needle), r in zip(cases, results):
