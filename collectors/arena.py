@@ -57,7 +57,7 @@ SCORE_LIKE = re.compile(r"elo|rating|score|arena", re.IGNORECASE)
 DATASET_SCORE_COLUMNS = ("rating", "score")  # the dataset's score column, by preference
 MISSING = {"", "-", "n/a", "na", "none", "null", "nan"}
 TOP_N = 10
-FAILED = "failed"  # a Space table that could not be read this run: its day waits for it
+FAILED = "failed"  # a Space table that could not be downloaded this run: its day waits for it
 LEADERBOARD_COLUMNS = ("day", "arena", "model", "organization", "license", "open_weights",
                        "commercial_use", "score", "rank", "votes", "ecosystem", "origin")
 
@@ -409,8 +409,10 @@ class Arena:
                     raise
                 except SourceError as exc:
                     b.failures.append(f"{path}: {exc}" if path not in str(exc) else str(exc))
-                    # the table is tried again next run: the dataset must not take its day meanwhile
-                    boards.setdefault(day.isoformat(), FAILED)
+                    if not isinstance(exc, ParseError):
+                        # a download that failed is tried again next run: the dataset must not take
+                        # its day meanwhile (a table that cannot be parsed leaves the day to it)
+                        boards.setdefault(day.isoformat(), FAILED)
                     yield b
                     continue
                 b.notes += table.notes

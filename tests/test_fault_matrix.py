@@ -206,7 +206,7 @@ def target_of(spec: Spec, fault: fm.Fault) -> Target:
 
 
 # -- running: every cell in its own fake world and warehouse, a few at a time ----------------------
-WORKERS = 6
+WORKERS = min(12, 3 * (os.cpu_count() or 2))  # the cells mostly wait on their subprocess
 
 
 def start_fake(today: str) -> FakeUpstream:
@@ -296,8 +296,8 @@ def run_locked(name: str, tmp: Path) -> Result:
     try:
         path, cfg = write(fake, tmp, spec, http={"timeout_seconds": 5})
         store.open_writer(load_config(path)).close()  # an existing, migrated warehouse
-        # the first request is held 1 s: by then the run has read its state, and commits after it
-        fake.inject("slow", r"^/(github|web|hf|pypistats|npm|hfspaces|modelscope)/", 1, seconds=1)
+        # the first request is held 2 s: by then the run has read its state, and commits after it
+        fake.inject("slow", r"^/(github|web|hf|pypistats|npm|hfspaces|modelscope)/", 1, seconds=2)
         cmd = [sys.executable, "-m", "jobs.cli", "collect", "--source", name, "--config", str(path),
                "--today", spec.today]
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "HF_TOKEN", "ECOTREND_TODAY",
