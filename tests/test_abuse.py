@@ -220,6 +220,9 @@ def test_canary_tokens_go_only_to_their_hosts_and_never_to_disk_or_output(fake, 
     archived = b"".join(gzip.decompress(p.read_bytes()) for p in (tmp_path / "data" / "raw").rglob("*.gz"))
     assert b"[REDACTED]" in archived
 
+    # the grep covers the log file, the archive, both warehouses, the Parquet export and both sites
+    assert (tmp_path / "data" / "logs" / "ecotrend.log").stat().st_size > 0
+    assert list((tmp_path / "export").rglob("*.parquet")) and list((tmp_path / "backup").glob("*.duckdb"))
     assert leaks_in_files(tmp_path) == []
     for out in outputs:
         assert not LEAK_RE.search((out.stdout + out.stderr).encode()), out.args
