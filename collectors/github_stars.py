@@ -88,6 +88,9 @@ class GithubStars:
     def one(self, ctx: Context, repo: str, batch: Batch, since: dt.date | None = None,
             until: dt.date | None = None, incremental: bool = True) -> int:
         """Store one repository's daily gains; return the days stored."""
+        # pages are gathered apart and handed over only once the history is read to its end: a
+        # repository whose later page fails has no rows that day, not the newest weeks alone
+        final, batch = batch, Batch(self.source)
         cursor_s = ctx.get_state(self.source, CURSOR_KEY + repo) if incremental else None
         cursor = dt.date.fromisoformat(cursor_s) if cursor_s else None
         last_day = min(until or ctx.day, ctx.day - dt.timedelta(days=1))  # today is not over
@@ -106,6 +109,7 @@ class GithubStars:
         if newest is not None and (cursor is None or newest >= cursor) and last_day >= ctx.day - dt.timedelta(days=1):
             # the newest weeks are stored: later runs page only until they reach this week again
             batch.state[CURSOR_KEY + repo] = newest.isoformat()
+        final.extend(batch)
         return n
 
     def _run(self, ctx: Context, rs: list[str], batch_for: Any, since: dt.date | None = None,

@@ -401,6 +401,7 @@ def test_fault(name: str, fault: fm.Fault, outcome: str, matrix):
     plain = {x for x in got if outcome != fm.FL or "incomplete" not in x[5]}
     assert plain <= truth, f"stored rows a clean run does not have: {sorted(plain - truth)[:5]}\n{out}"
     line = status_line(name, res.stdout)
+    assert "unexpected" not in line, f"a crash caught by the runner is still a crash: {line}"
     assert res.faults_left == 0 or fault.times > 1, f"the fault was never met\n{out}"
     if outcome == fm.R:
         assert res.returncode == 0, out
@@ -449,3 +450,33 @@ def test_readme_fault_table_is_generated_from_the_matrix():
     assert section.strip() == fm.table()
     for f, cells in fm.MATRIX:  # one row per fault, one cell per collector
         assert f"| {f.label} | " + " | ".join(cells[c] for c in fm.COLLECTORS) + " |" in section
+
+
+def test_star_history_failing_on_a_later_page_stores_nothing_of_that_repository(fake, world, config_data,
+                                                                                write_config, tmp_path):
+    """The newest weeks of a history whose second page fails are not kept: whole or nothing."""
+    world.set_today(TODAY)
+    gh = world.part("github")
+    gh.add_repository("meta-llama/llama", star_days=span(D - dt.timedelta(days=1), 300, 1, 1))  # 2 pages
+    gh.add_repository("openai/gpt-2", star_days=span(D - dt.timedelta(days=1), 40, 2, 2))
+    eco(config_data, "llama")["github_repos"] = ["meta-llama/llama"]
+    eco(config_data, "gpt")["github_repos"] = ["openai/gpt-2"]
+    config_data["http"].update(retries=fm.RETRIES, backoff_seconds=0.01)
+    clean = write_config()
+    r = run_cli("collect", "--source", "github_stars", config=clean, today=TODAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    truth = stored(config_data, "github")
+    assert {x[2] for x in truth} == {"meta-llama/llama", "openai/gpt-2"}
+
+    for k in ("database", "raw_dir", "pending_dir", "log_dir"):
+        config_data["storage"][k] = str(tmp_path / "faulty" / Path(config_data["storage"][k]).name)
+    faulty = write_config(name="faulty.toml")
+    fake.inject("http_502", r"^/github/repos/meta-llama/llama/stargazers/history$", fm.RETRIES + 1,
+                query=r"(^|&)page=2(&|$)")
+    r = run_cli("collect", "--source", "github_stars", config=faulty, today=TODAY)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert not fake.faults
+    line = status_line("github_stars", r.stdout)
+    assert line.startswith("github_stars: partial") and "meta-llama/llama: HTTP 502" in line, line
+    got = stored(config_data, "github")
+    assert got == {x for x in truth if x[2] == "openai/gpt-2"}

@@ -2,9 +2,10 @@
 
 Each upstream lives under its own prefix (``/github``, ``/web``, ``/hf``, ``/pypistats``, ``/npm``, …)
 and is one module in this package with a ``ROUTES`` list of ``(method, regex, handler)``; a handler
-takes a :class:`Request` and returns a :class:`Reply`.  Faults are queued per path pattern and
-consumed in order, in-process (``server.inject(...)``) or over HTTP (``POST /_fake/faults``), so a
-test can run the real CLI in a subprocess against it.
+takes a :class:`Request` and returns a :class:`Reply`.  Faults are queued per path pattern (and,
+with a ``query`` param, a pattern on the query string, e.g. ``page=2``) and consumed in order,
+in-process (``server.inject(...)``) or over HTTP (``POST /_fake/faults``), so a test can
+run the real CLI in a subprocess against it.
 """
 from __future__ import annotations
 
@@ -134,10 +135,11 @@ class FakeUpstream:
         with self._lock:
             self.faults.clear()
 
-    def take_fault(self, full_path: str) -> Fault | None:
+    def take_fault(self, full_path: str, query: str = "") -> Fault | None:
+        """The first queued fault whose path regex matches (and ``query`` param regex, if it has one)."""
         with self._lock:
             for f in self.faults:
-                if re.search(f.path, full_path):
+                if re.search(f.path, full_path) and re.search(str(f.params.get("query", "")), query):
                     f.times -= 1
                     if f.times <= 0:
                         self.faults.remove(f)
@@ -195,7 +197,7 @@ def _handler_for(server: FakeUpstream) -> type[BaseHTTPRequestHandler]:
             req = Request(method, upstream, sub, parse_qs(parts.query, keep_blank_values=True),
                           {k.lower(): v for k, v in self.headers.items()}, body,
                           f"http://{host}/{upstream}", server)
-            fault = server.take_fault(full_path)
+            fault = server.take_fault(full_path, parts.query)
             if fault and fault.kind == "reset":
                 self._record(full_path, 0, req)
                 self.close_connection = True
