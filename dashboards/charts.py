@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -265,28 +266,37 @@ def open_share_top10(rows: Rows, *, events: Rows = ()) -> alt.LayerChart:
     return _with_data(alt.layer(*layers).properties(width="container", height=200), data)
 
 
-def family_panels(rows: Rows, *, colors: dict[str, str], panels: Sequence[str]) -> alt.FacetChart:
-    """Small multiples: one row per family, one column per panel (e.g. best Arena score, adoption);
-    the time axis is shared by every panel, each panel keeps its own y scale."""
-    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+def family_panels(rows: Rows, *, colors: dict[str, str], panels: Sequence[str]) -> alt.HConcatChart:
+    """Small multiples: one row per family, one column per panel (the first, e.g. best Arena score, on
+    one y scale shared by every family so families compare; the second, e.g. adoption, on a scale per
+    family); the time axis is shared by every panel."""
     labels = list(dict.fromkeys(r["label"] for r in rows))
     color = alt.Color("label:N", scale=alt.Scale(domain=labels, range=[colors.get(k, "#888888") for k in labels]),
                       legend=None)
     x = _x(rows)
-    x.axis.grid = True
-    y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format=",~r", tickCount=4))
-    line = alt.Chart().mark_line(strokeWidth=2).encode(x=x, y=y, color=color, detail="method:N").add_params(zoom)
-    points = alt.Chart().mark_circle(size=30, opacity=0.8).encode(x=x, y=y, color=color, tooltip=[
-        alt.Tooltip("label:N", title="family"), alt.Tooltip("panel:N", title="panel"),
-        alt.Tooltip("day:N", title="day"), alt.Tooltip("value:Q", title="value", format=",.1f"),
-        alt.Tooltip("detail:N", title="detail"), alt.Tooltip("method:N", title="method")])
-    inner = alt.layer(line, points).properties(width=470, height=110)
+    x.scale = alt.Scale(type="utc", padding=6)  # a board on the first or last day stays whole
+    rows_named = alt.Facet("label:N", title=None, sort=labels,
+                           header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"))
+    rows_plain = alt.Facet("label:N", title=None, sort=labels, header=alt.Header(labels=False))
+    tips = [alt.Tooltip("label:N", title="family"), alt.Tooltip("panel:N", title="panel"),
+            alt.Tooltip("day:N", title="day"), alt.Tooltip("value:Q", title="value", format=",.1f"),
+            alt.Tooltip("detail:N", title="detail"), alt.Tooltip("method:N", title="method")]
+    columns = []
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    for i, panel in enumerate(panels):
+        y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False, padding=6),
+                  axis=alt.Axis(format=",~r", tickCount=4))
+        line = alt.Chart().mark_line(strokeWidth=2).encode(x=x, y=y, color=color, detail="method:N")
+        points = alt.Chart().mark_circle(size=30 if i == 0 else 45, opacity=0.85 if i == 0 else 0).encode(
+            x=x, y=y, color=color, tooltip=tips)
+        cell = alt.layer(line.add_params(zoom), points).transform_filter(
+            alt.datum.panel == panel).properties(width=440, height=90)
+        facet = alt.FacetChart(spec=cell, facet=alt.FacetMapping(row=rows_named if i == 0 else rows_plain),
+                               title=alt.TitleParams(panel, fontSize=12, fontWeight="normal"))
+        columns.append(facet.resolve_scale(y="shared" if i == 0 else "independent"))
     data = _slim(rows, ["day", "label", "panel", "value", "detail", "method"])
-    chart = alt.FacetChart(
-        data=alt.Data(values=data), spec=inner,
-        facet=alt.FacetMapping(
-            row=alt.Facet("label:N", title=None, sort=labels, header=alt.Header(labelAngle=0, labelAlign="left",
-                                                                                  labelFontWeight="bold")),
-            column=alt.Facet("panel:N", title=None, sort=list(panels), header=alt.Header(labelFontSize=12))),
-    ).resolve_scale(y="independent")
-    return chart.configure_view(stroke="#e3e6ec")
+    with warnings.catch_warnings():  # one zoom shared by both columns is what is meant
+        warnings.filterwarnings("ignore", message="Automatically deduplicated selection parameter")
+        chart = alt.hconcat(*columns).resolve_scale(x="shared").configure_view(stroke="#e3e6ec")
+    chart.data = alt.Data(values=data)
+    return chart

@@ -108,8 +108,11 @@ def test_family_panels_put_best_score_beside_repositories_on_one_time_axis(site)
     assert repos[("GPT", "2023-07-20")] == site_data.gpt_repos(dt.date(2023, 7, 20))
     assert min(day for _label, day in repos) == "2023-05-25"  # adoption starts with the first board
     spec = _specs(site.site_dir / "capability.html")["families"]
-    assert spec["facet"]["row"]["field"] == "label" and spec["facet"]["column"]["field"] == "panel"
-    assert spec["resolve"]["scale"]["y"] == "independent"
+    assert spec["resolve"]["scale"]["x"] == "shared"  # one time axis for every panel
+    score, repos = spec["hconcat"]
+    assert score["facet"]["row"]["field"] == "label" and repos["facet"]["row"]["field"] == "label"
+    assert score["resolve"]["scale"]["y"] == "shared"  # families' scores compare on one scale
+    assert repos["resolve"]["scale"]["y"] == "independent"
 
 
 def test_specs_valid_with_iso_days_and_float_numbers(site):
@@ -117,7 +120,7 @@ def test_specs_valid_with_iso_days_and_float_numbers(site):
     for chart_id, spec in specs.items():
         values = spec["data"]["values"]
         head = dict(spec, data={"values": values[:3]})
-        cls = alt.FacetChart if "facet" in spec else alt.LayerChart
+        cls = alt.HConcatChart if "hconcat" in spec else alt.LayerChart
         cls.from_dict(head, validate=True)
         vlc.vegalite_to_vega(head)
         for row in values:
