@@ -370,22 +370,45 @@ def test_matrix_covers_every_collector_and_fault():
 
 
 def test_clean_runs_store_what_the_worlds_hold(matrix):
-    """The reference each cell is compared with: exact figures of the fake worlds, spot-checked."""
+    """The reference each cell is compared with holds the fake worlds' figures exactly."""
     got = {k[len("clean:"):]: v for k, v in matrix.items() if k.startswith("clean:")}
     for name, res in got.items():
         assert res.returncode == 0 and res.rows, res.out
-    checks = {
-        "github_search": (D, "repo_count", "llama", float(sum(2 + i % 3 for i in range(20)))),
-        "github_repos": (D, "stars", "meta-llama/llama", float(sum(range(3, 63)))),
-        "github_stars": (D - dt.timedelta(days=1), "stars_gained", "openai/gpt-2", 2.0),
-        "hf_models": (D, "downloads_30d", "family:llama", float(1000 + 1001 + 1002)),
-        "pypi": (D - dt.timedelta(days=2), "downloads_day", "openai", 907.0),
-        "npm": (D - dt.timedelta(days=1), "downloads_day", "@llama/node", 50.0),
-        "modelscope": (D, "downloads_all_time", "qwen/Qwen-7B-Chat", 1_250_000.0),
+        assert all(x[3] >= 0 for x in res.rows)
+
+    def values(name: str, metric: str) -> dict[tuple[dt.date, str], float]:
+        return {(x[0], x[2]): x[3] for x in got[name].rows if x[1] == metric}
+
+    def series(end: dt.date, n: int, base: int, step: int, subject: str) -> dict[tuple[dt.date, str], float]:
+        return {(d, subject): float(v) for d, v in span(end, n, base, step).items()}
+    y = D - dt.timedelta(days=1)
+    expect: dict[tuple[str, str], dict[tuple[dt.date, str], float]] = {
+        ("github_search", "repo_count"): {(D, "llama"): float(sum(2 + i % 3 for i in range(20))),
+                                          (D, "GPT-4"): float(sum(1 + i % 2 for i in range(15)))},
+        ("github_repos", "stars"): {(D, "meta-llama/llama"): float(sum(range(3, 63))),
+                                    (D, "openai/gpt-2"): float(sum(2 + 2 * i for i in range(40)))},
+        ("github_repos", "forks"): {(D, "meta-llama/llama"): 40.0, (D, "openai/gpt-2"): 22.0},
+        ("github_repos", "watchers"): {(D, "meta-llama/llama"): 9.0, (D, "openai/gpt-2"): 5.0},
+        ("hf_models", "downloads_30d"): {(D, "family:llama"): 3003.0, (D, "author:meta-llama"): 3003.0,
+                                         (D, "family:gpt"): 2103.0, (D, "author:openai"): 2103.0,
+                                         (D, "TheBloke/Llama-2-7B-GGUF"): 321.0,
+                                         **{(D, f"meta-llama/Llama-{i}"): 1000.0 + i for i in range(3)},
+                                         **{(D, f"openai/gpt-oss-{i}"): 700.0 + i for i in range(3)}},
+        ("pypi", "downloads_day"): {**series(y, 30, 100, 3, "llama-cpp-python"), **series(y, 30, 900, 7, "openai")},
+        ("npm", "downloads_day"): {k: v for k, v in {**series(y, 20, 50, 1, "@llama/node"),
+                                                     **series(y, 20, 800, 5, "openai")}.items()
+                                   if k[0] >= D - dt.timedelta(days=10)},
+        ("modelscope", "downloads_all_time"): {(D, "qwen/Qwen-7B-Chat"): 1_250_000.0,
+                                               (D, "ZhipuAI/chatglm3-6b"): 980_000.0},
     }
-    for name, (day, metric, subject, value) in checks.items():
+    for (name, metric), want in expect.items():
         if name in got:
-            assert {(x[0], x[1], x[2]): x[3] for x in got[name].rows}[(day, metric, subject)] == value
+            assert values(name, metric) == want, (name, metric)
+    if "github_stars" in got:  # every day given, none of today (not over yet)
+        stars = values("github_stars", "stars_gained")
+        assert {k: v for k, v in stars.items() if v} == {
+            **series(y, 60, 3, 1, "meta-llama/llama"), **series(y, 40, 2, 2, "openai/gpt-2")}
+        assert max(d for d, _ in stars) == y
 
 
 @pytest.mark.parametrize("name,fault,outcome", FAULT_CASES,
