@@ -331,7 +331,8 @@ def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
                         [cutoff])
     unrebuilt = r.rows("""SELECT day, collector, source, reason FROM gaps WHERE day <= ?
                           ORDER BY day DESC LIMIT 30""", [cutoff]) if r.has_table("gaps") else []
-    return {"runs": last, "sources": fresh, "unrebuilt": unrebuilt, "failures": failures, "gaps": [g["day"] for g in gaps],
+    return {"runs": last, "sources": fresh, "unrebuilt": unrebuilt, "failures": failures,
+            "gaps": [g["day"] for g in gaps],
             "budget": [{"day": d, "collector": c, "requests": float(v)} for (d, c), v in sorted(budget.items())],
             "coverage": coverage, "metrics": per_metric}
 

@@ -395,7 +395,8 @@ class SiteBuilder:
                 continue
             self.add_chart(page, f"m-{metric}", charts.timeseries(
                 rows, y_title=self.y_title(metric), colors=self.colors, events=self.events,
-                value_format=self.fmt(metric), refs=self.ref_rows(metric), tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
+                value_format=self.fmt(metric), refs=self.ref_rows(metric),
+                tooltip=[alt.Tooltip("subjects:N", title="subjects")]),
                 rows, self.title_for(metric), self.note_for(metric), logable=True)
         page.add("<h2>Aligned to release</h2><p class=\"howto\">Each family's line starts at its own first "
                  "release (x = days since first_release in the config), so growth in the first months can "
@@ -577,7 +578,8 @@ class SiteBuilder:
                        f"Left: the best score of the family's models on each board of the {arena} arena "
                        f"(models matched by leaderboard_aliases; hover for the model and its rank). Right: "
                        f"repositories matching the family's query over the same days. Every panel shares "
-                       f"the time axis; each has its own y scale.")
+                       f"the time axis; the scores share one scale so families compare, the repository "
+                       f"counts have a scale per family.")
 
     def capability_board(self, page: Page) -> None:
         board = self.data.board
