@@ -202,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # one line, never a traceback (--verbose logs it)
         logging.getLogger("ecotrend").debug("unexpected error", exc_info=True)
+        from jobs.logs import redact
+
         if getattr(args, "verbose", False):
             import traceback
 
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"ecotrend: unexpected {type(exc).__name__}: {first}", file=sys.stderr)
+        print(redact(f"ecotrend: unexpected {type(exc).__name__}: {first}"), file=sys.stderr)
         return 1
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import traceback
 from pathlib import Path
 
 
@@ -14,13 +15,25 @@ class RedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
             msg = record.getMessage()
-            for s in self.secrets:
-                msg = msg.replace(s, "[REDACTED]")
-            record.msg, record.args = msg, None
+            if record.exc_info:  # a traceback can quote a URL or header: redact it too
+                msg += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+                record.exc_info, record.exc_text = None, None
+            record.msg, record.args = redact(msg, self.secrets), None
         return True
 
 
+_SECRETS: list[str] = []
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    for s in (secrets if secrets is not None else _SECRETS):
+        if s:
+            text = text.replace(s, "[REDACTED]")
+    return text
+
+
 def setup(verbose: bool = False, log_dir: Path | None = None, secrets: list[str] | None = None) -> None:
+    _SECRETS[:] = [s for s in (secrets or []) if s]
     root = logging.getLogger("ecotrend")
     root.handlers.clear()
     root.setLevel(logging.DEBUG)
