@@ -65,11 +65,17 @@ class GithubSearch:
         qs = queries(ctx.config)
         if qs:
             gh.rate_limit(ctx, self.name)
-        for q in qs:
+        for i, q in enumerate(qs):
             try:
                 total, incomplete = self.count(ctx, q)
-            except (NetworkUnavailable, RateLimitExhausted):
-                raise
+            except (NetworkUnavailable, RateLimitExhausted) as exc:
+                if not batch.observations:
+                    raise
+                # keep the counts already taken; the rest waits for the next run
+                left = qs[i:]
+                batch.failures.append(f"{exc}; deferred {len(left)} of {len(qs)} queries: "
+                                      + ", ".join(f"'{x}'" for x in left[:5]) + (" …" if len(left) > 5 else ""))
+                break
             except SourceError as exc:
                 batch.failures.append(f"query '{q}': {exc}")
                 continue

@@ -43,6 +43,7 @@ class Target:
     path: str  # regex on the request path the fault is queued for
     lost: Callable[[dt.date, str], bool]  # rows that must be absent when this request fails
     kept: Callable[[dt.date, str], bool]  # rows that must be stored exactly all the same
+    query: str = ""  # regex on the query string too, where requests share a path
 
 
 @dataclass
@@ -149,7 +150,10 @@ HF_MODEL = r"^/hf/api/models/TheBloke/"
 ARENA_LIST = r"^/hfspaces/api/spaces/[^/]+/[^/]+/tree/main$"
 SPECS = {s.name: s for s in [
     Spec("github_search", "github", setup_search, {
-        "one": Target(r"^/github/search/repositories$", subj("llama"), subj("GPT-4"))}, field="total_count"),
+        "one": Target(r"^/github/search/repositories$", subj("llama"), subj("GPT-4")),
+        # the second query asked: the counts taken before the limit are kept
+        "later": Target(r"^/github/search/repositories$", subj("GPT-4"), subj("llama"),
+                        query=r"(^|&)q=GPT-4(&|$)")}, field="total_count"),
     Spec("github_repos", "github", setup_repos, {
         "one": Target(r"^/github/repos/meta-llama/llama$", REPO1, REPO2),
         "later": Target(r"^/github/repos/openai/gpt-2$", REPO2, REPO1)}, field="stargazers_count"),
@@ -260,6 +264,8 @@ class Result:
 
 def inject(fake: FakeUpstream, spec: Spec, fault: fm.Fault, target: Target) -> None:
     params = {k: (v.format(field=spec.field) if isinstance(v, str) else v) for k, v in fault.params.items()}
+    if target.query:
+        params["query"] = target.query
     fake.inject(fault.kind, target.path, fault.times, **params)
 
 
