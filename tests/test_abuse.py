@@ -332,7 +332,7 @@ def test_sql_refusal_in_a_subprocess_is_one_line(seeded_warehouse):
 
 
 # -- 3. nothing from config or upstream is formatted into SQL text ------------------------------------
-SQL_CALLS = {"execute": 0, "executemany": 0, "sql": 0, "query": 0, "read_query": 1}
+SQL_CALLS = {"execute": 0, "executemany": 0, "sql": 0, "query": 0, "read_query": 1, "insert_arrow": 2}
 SCANNED = ("collectors", "warehouse", "dashboards", "jobs")
 
 # (module, function, interpolated expression) -> why it is a code constant, not config or upstream text
@@ -417,14 +417,17 @@ def scan_source(rel: str, text: str) -> list[tuple[str, str, str, int]]:
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     for call in ast.walk(tree):
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                and call.func.attr in SQL_CALLS and len(call.args) > SQL_CALLS[call.func.attr]):
+        if not isinstance(call, ast.Call):
+            continue
+        callee = call.func.attr if isinstance(call.func, ast.Attribute) else \
+            call.func.id if isinstance(call.func, ast.Name) else ""
+        if not (callee in SQL_CALLS and len(call.args) > SQL_CALLS[callee]):
             continue
         fn: ast.AST | None = call
         while fn is not None and not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             fn = parents.get(fn)
         fname = fn.name if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) else "<module>"
-        arg = call.args[SQL_CALLS[call.func.attr]]
+        arg = call.args[SQL_CALLS[callee]]
         parts = _dynamic_parts(arg) or []
         if isinstance(arg, ast.Name):
             for a in ast.walk(fn if fn is not None else tree):

@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -69,21 +71,33 @@ def open_writer(cfg: Config, wait_seconds: float | None = None,
     return con
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> None:
+    """Run ``sql``, which reads the relation ``_batch``, with ``table`` registered under that name."""
+    con.register("_batch", table)
+    try:
+        con.execute(sql)
+    finally:
+        con.unregister("_batch")
+
+
 def _sync_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     table = pa.table({"metric": [m.name for m in METRICS], "unit": [m.unit for m in METRICS],
                       "kind": [m.kind for m in METRICS], "aggregation": [m.aggregation for m in METRICS],
                       "description": [m.description for m in METRICS]})
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM metrics")
-        con.register("_metrics", table)
-        con.execute("INSERT INTO metrics BY NAME SELECT * FROM _metrics")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_metrics")
+        insert_arrow(con, table, "INSERT INTO metrics BY NAME SELECT * FROM _batch")
 
 
 def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config, memberships: Iterable[Membership]) -> None:
@@ -109,24 +123,13 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config, memberships: Iterab
         "ecosystem": [r[0] for r in mem_rows], "source": [r[1] for r in mem_rows],
         "subject": [r[2] for r in mem_rows], "role": [r[3] for r in mem_rows],
     }, schema=pa.schema([(n, pa.string()) for n in ("ecosystem", "source", "subject", "role")]))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM ecosystems")
-        con.register("_ecos", ecos)
-        con.execute("INSERT INTO ecosystems SELECT * FROM _ecos")
+        insert_arrow(con, ecos, "INSERT INTO ecosystems BY NAME SELECT * FROM _batch")
         con.execute("DELETE FROM events")
-        con.register("_events", events)
-        con.execute("INSERT INTO events SELECT * FROM _events")
+        insert_arrow(con, events, "INSERT INTO events BY NAME SELECT * FROM _batch")
         con.execute("DELETE FROM memberships")
-        con.register("_mems", mems)
-        con.execute("INSERT INTO memberships SELECT * FROM _mems")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        for n in ("_ecos", "_events", "_mems"):
-            con.unregister(n)
+        insert_arrow(con, mems, "INSERT INTO memberships BY NAME SELECT * FROM _batch")
 
 
 def _obs_table(obs: list[Observation], run_id: str, collected_at: dt.datetime) -> pa.Table:
@@ -150,15 +153,11 @@ def _obs_table(obs: list[Observation], run_id: str, collected_at: dt.datetime) -
 def upsert_observations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
     if table.num_rows == 0:
         return 0
-    con.register("_obs", table)
-    try:
-        con.execute("""
-            INSERT INTO observations BY NAME SELECT * FROM _obs
-            ON CONFLICT (day, source, metric, subject, method) DO UPDATE SET
-                value = excluded.value, flags = excluded.flags,
-                run_id = excluded.run_id, collected_at = excluded.collected_at""")
-    finally:
-        con.unregister("_obs")
+    insert_arrow(con, table, """
+        INSERT INTO observations BY NAME SELECT * FROM _batch
+        ON CONFLICT (day, source, metric, subject, method) DO UPDATE SET
+            value = excluded.value, flags = excluded.flags,
+            run_id = excluded.run_id, collected_at = excluded.collected_at""")
     return table.num_rows
 
 
@@ -170,13 +169,9 @@ def _upsert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str,
     table = pa.Table.from_pylist(list(dedup.values()))
     cols = table.column_names
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
-    con.register("_rows", table)
-    try:
-        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows "  # names from code, not input
-                    f"ON CONFLICT ({', '.join(keys)}) {conflict}")
-    finally:
-        con.unregister("_rows")
+    conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    insert_arrow(con, table, f"INSERT INTO {name} BY NAME SELECT * FROM _batch "  # names from code
+                             f"ON CONFLICT ({', '.join(keys)}) {conflict}")
     return len(dedup)
 
 
@@ -187,32 +182,25 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, day: 
     n = upsert_observations(con, _obs_table(batch.observations, run_id, collected_at))
     subjects = list({(s.source, s.subject): s for s in batch.subjects}.values())
     if subjects:
-        con.register("_subjects", pa.table({
+        insert_arrow(con, pa.table({
             "source": [s.source for s in subjects], "subject": [s.subject for s in subjects],
             "kind": [s.kind for s in subjects], "canonical": [s.canonical or s.subject for s in subjects],
             "first_seen": pa.array([day] * len(subjects), pa.date32()),
-            "last_seen": pa.array([day] * len(subjects), pa.date32())}))
-        try:
-            con.execute("""
-                INSERT INTO subjects BY NAME SELECT * FROM _subjects
-                ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
-                    canonical = excluded.canonical, last_seen = excluded.last_seen""")
-        finally:
-            con.unregister("_subjects")
+            "last_seen": pa.array([day] * len(subjects), pa.date32())}), """
+            INSERT INTO subjects BY NAME SELECT * FROM _batch
+            ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
+                canonical = excluded.canonical, last_seen = excluded.last_seen""")
     for name, rows in batch.tables.items():
         n += _upsert_rows(con, name, rows)
     now = collected_at.replace(tzinfo=None)
     if batch.state:
         keys = list(batch.state)
-        con.register("_state", pa.table({
+        insert_arrow(con, pa.table({
             "source": [batch.source] * len(keys), "key": keys,
             "value": pa.array([batch.state[k] for k in keys], pa.string()),
-            "updated_at": pa.array([now] * len(keys), pa.timestamp("us"))}))
-        try:
-            con.execute("""INSERT INTO state BY NAME SELECT * FROM _state ON CONFLICT (source, key)
-                           DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""")
-        finally:
-            con.unregister("_state")
+            "updated_at": pa.array([now] * len(keys), pa.timestamp("us"))}),
+            """INSERT INTO state BY NAME SELECT * FROM _batch ON CONFLICT (source, key)
+               DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""")
     return n
 
 
@@ -238,17 +226,12 @@ def close_stale_runs(con: duckdb.DuckDBPyConnection, current: set[str]) -> None:
 def commit(con: duckdb.DuckDBPyConnection, items: list[tuple[Batch | None, RunRecord]]) -> int:
     """Write batches and their run records in one transaction; all or nothing."""
     total = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for batch, rec in items:
             if batch is not None:
                 rec.rows_written = write_batch(con, batch, rec.run_id, rec.day)
                 total += rec.rows_written
             write_run(con, rec)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return total
 
 
