@@ -103,7 +103,8 @@ def fill_github(part: Any, fams: list[Family], start: dt.date, end: dt.date, sca
     n_repos = n_flag = 0
     for fam in fams:
         for i, q in enumerate(fam.queries):
-            peak = 6.0 * fam.weight * scale / (1 + 1.5 * i)  # the primary query is the biggest
+            # sized so the primary queries land near the 2023 analysis' counts (llama ~5,600 by mid-2023)
+            peak = 60.0 * fam.weight * scale / (1 + 1.5 * i)  # the primary query is the biggest
             curve = adoption(fam, start, end, f"q{i}")
             rng = _rng(fam.key, q)
             per_day = {d: int(v * peak + rng.random()) for d, v in curve.items()}
