@@ -6,9 +6,10 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from collectors.base import Context
-from collectors.errors import SourceError
+from collectors.errors import SourceError, UpstreamError
 
 API_VERSION = "2022-11-28"
+MAX_PAGES = 2000  # a guard against a next link that never ends
 LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
@@ -33,11 +34,17 @@ def paginate(ctx: Context, url: str, *, source: str, resource: str = "core", par
     """Yield (response, parsed JSON) for each page, following ``link: rel="next"``."""
     next_url: str | None = url
     next_params = params
+    seen: set[str] = set()
     while next_url:
+        if len(seen) >= MAX_PAGES:
+            raise UpstreamError(f"more than {MAX_PAGES} pages at {url}; the next link does not end")
         resp = ctx.http.get(next_url, source=source, resource=resource, params=next_params,
                             headers=headers(extra_headers, version), token=token(ctx))
         yield resp, resp.json()
+        seen.add(next_url)
         next_url = parse_links(resp.headers.get("link")).get("next")
+        if next_url in seen:
+            raise UpstreamError(f"the next link repeats a page at {url}")
         next_params = None  # the next link carries its own query
 
 

@@ -112,6 +112,7 @@ class HttpClient:
         self.budgets: dict[tuple[str, str], Budget] = {}
         self.requests: Counter[tuple[str, str]] = Counter()
         self.unreachable: set[str] = set()  # hosts that could not be reached at all this run
+        self._token_hosts: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -- budgets -------------------------------------------------------------------------------
@@ -169,7 +170,13 @@ class HttpClient:
         host = urlsplit(full_url).netloc
         req_headers = dict(headers or {})
         if token:
-            req_headers["Authorization"] = f"Bearer {token}"
+            # a token is bound to the first host it is sent to: a next link or a configured address
+            # pointing elsewhere never receives it
+            bound = self._token_hosts.setdefault(token, host)
+            if bound == host:
+                req_headers["Authorization"] = f"Bearer {token}"
+            else:
+                log.warning("%s: not sending the token to %s (it belongs to %s)", source, host, bound)
         retries = int(self.cfg.get("retries", 3))
         backoff = float(self.cfg.get("backoff_seconds", 2))
         timeout = float(self.cfg.get("timeout_seconds", 30))
@@ -190,8 +197,12 @@ class HttpClient:
                 body = self._read_body(raw, full_url)
             except requests.TooManyRedirects:
                 raise UpstreamError(f"redirect loop at {_short(full_url)}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                kind = self._conn_kind(exc)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                # a body cut short of its Content-Length is a transient fault like a reset
+                kind = "truncated response" if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
+                                                                requests.exceptions.ContentDecodingError)) \
+                    else self._conn_kind(exc)
                 # Once a host proved unreachable, the network is likely down: fail fast instead of
                 # spending the whole backoff again on every request and every other source.
                 if kind == "network unavailable" and self.unreachable and host not in self.unreachable:
@@ -213,7 +224,7 @@ class HttpClient:
             now = self.clock()
             parsed = parse_budget(resp_headers, now)
             if parsed:
-                res_name, b = parsed
+                _, b = parsed
                 tgt = self.budget(host, resource)
                 tgt.limit, tgt.remaining, tgt.reset = b.limit, b.remaining, b.reset
             status = raw.status_code
@@ -304,12 +315,6 @@ class HttpClient:
             return ("secondary rate limit without retry-after", base * (2 ** secondary_hits), "secondary")
         return None
 
-    def requests_by_source(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for (source, resource), n in self.requests.items():
-            out.setdefault(source, {})[resource] = n
-        return out
-
 
 class ReplayClient:
     """Serves a day's archived responses in place of the network (``collect --from-archive``)."""
@@ -345,9 +350,3 @@ class ReplayClient:
         if rec.status in (404, 410, 451):
             raise NotFound(f"{_short(full_url)} answered {rec.status}", rec.status)
         raise UpstreamError(f"HTTP {rec.status} from {_short(full_url)}", rec.status)
-
-    def requests_by_source(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for (source, resource), n in self.requests.items():
-            out.setdefault(source, {})[resource] = n
-        return out

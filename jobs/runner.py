@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import duckdb
+
 import collectors
 from collectors import archive as archive_mod
 from collectors.base import Batch, Context, Membership
@@ -110,7 +112,7 @@ def make_query(cfg: Config) -> Callable[[str, list | None], list[tuple]]:
 
 
 def save(cfg: Config, items: list[tuple[Batch | None, store.RunRecord]], outcome: Outcome,
-         say: Callable[[str], None]) -> None:
+         say: Callable[[str], None], sync: bool = True) -> None:
     """Commit, or spool when the warehouse stays locked past its bound. Never drops rows."""
     try:
         con = store.open_writer(cfg, say=say)
@@ -120,10 +122,16 @@ def save(cfg: Config, items: list[tuple[Batch | None, store.RunRecord]], outcome
         say(f"{exc}; rows kept in {path} and merged on the next run")
         return
     try:
-        store.sync_config(con, cfg, all_memberships(cfg))
-        # we hold the run lock: a 'running' row of another run belongs to a process that died
-        store.close_stale_runs(con, {rec.run_id for _, rec in items})
+        if sync:
+            store.sync_config(con, cfg, all_memberships(cfg))
+            # we hold the run lock: a 'running' row of another run belongs to a process that died
+            store.close_stale_runs(con, {rec.run_id for _, rec in items})
         store.commit(con, items)
+    except duckdb.Error as exc:
+        # the commit rolled back; the collected rows are kept on disk rather than lost
+        path = store.spool(cfg, items)
+        outcome.spooled = str(path)
+        say(f"warehouse write failed ({str(exc).splitlines()[0]}); rows kept in {path}")
     finally:
         con.close()
 
@@ -220,9 +228,9 @@ def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], 
         for name in names:
             c = collectors.get(name)
             fn = getattr(c, "backfill", None)
-            rec = store.RunRecord(run_id, name, day, "backfill", dt.datetime.now(dt.UTC))
             if fn is None:
                 continue
+            rec = store.RunRecord(run_id, name, day, "backfill", dt.datetime.now(dt.UTC))
             ctx = Context(config=cfg, http=http, day=day, run_id=run_id, query=make_query(cfg),
                           state=load_state(cfg), interrupted=stop)
             before = dict(http.requests)
@@ -230,7 +238,8 @@ def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], 
             try:
                 for batch in fn(ctx, since, until):
                     wrec = store.RunRecord(run_id, name, day, "backfill", rec.started_at, status="running")
-                    save(cfg, [(batch, wrec)], outcome, say)
+                    # config and stale runs are synced with the first window, not with every one
+                    save(cfg, [(batch, wrec)], outcome, say, sync=(windows == 0))
                     rec.rows_written += wrec.rows_written
                     windows += 1
                     if batch.failures:

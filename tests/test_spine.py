@@ -435,3 +435,68 @@ def test_today_from_environment(seeded, config_data, write_config):
     rows = query_db(Path(config_data["storage"]["database"]), "SELECT DISTINCT day FROM observations "
                                                              "WHERE method = 'snapshot'")
     assert rows == [(dt.date(2023, 7, 18),)]
+
+
+def test_body_cut_short_is_retried(tmp_path):
+    """A body shorter than its Content-Length is a transient fault: retried, then used whole."""
+    import threading
+
+    from collectors.http import HttpClient
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    body = json.dumps({"total_count": 7, "incomplete_results": False, "items": []}).encode()
+    served = []
+
+    def serve() -> None:
+        for i in range(2):
+            conn, _ = srv.accept()
+            conn.recv(65536)
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            conn.sendall(head.encode() + (body[:5] if i == 0 else body))
+            served.append(i)
+            conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    client = HttpClient({"retries": 2, "backoff_seconds": 0.01, "timeout_seconds": 5})
+    r = client.get(f"http://127.0.0.1:{port}/search", source="github", resource="search")
+    assert r.json()["total_count"] == 7
+    t.join(timeout=5)
+    assert served == [0, 1]
+    srv.close()
+
+
+def test_token_is_bound_to_its_first_host(fake, world):
+    from collectors.http import HttpClient
+
+    world.part("github").add_series("llama", days("2023-01-01", 3, 1))
+    client = HttpClient({"retries": 0})
+    url = f"{fake.url}/github/search/repositories"
+    other = url.replace("127.0.0.1", "localhost")
+    client.get(url, source="github", resource="search", params={"q": "llama"}, token=CANARY)
+    client.get(other, source="github", resource="search", params={"q": "llama"}, token=CANARY)
+    assert [e["auth"] for e in fake.log if "/search/" in e["path"]] == [True, False]
+
+
+def test_a_pending_file_that_cannot_merge_is_set_aside(seeded, config_data, write_config):
+    cfg = write_config()
+    gs = ("--source", "github_search")
+    assert run_cli("collect", *gs, config=cfg, today="2023-07-18").returncode == 0
+    pending = Path(config_data["storage"]["pending_dir"])
+    pending.mkdir(parents=True, exist_ok=True)
+    bad = {"version": 1, "items": [{"batch": {"source": "github", "observations": [
+        ["2023-07-17", "github", "repo_count", "llama", None, "snapshot", ""]],  # NULL value: refused
+        "subjects": [], "tables": {}, "state": {}},
+        "run": {"run_id": "x", "collector": "github_search", "day": "2023-07-17", "mode": "collect",
+                "started_at": "2023-07-17T00:00:00", "ended_at": None, "status": "ok", "requests": {},
+                "rows_written": 0, "error": ""}}]}
+    (pending / "00000000-bad.json.gz").write_bytes(gzip.compress(json.dumps(bad).encode()))
+    r = run_cli("collect", *gs, config=cfg, today=DAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [p.name for p in pending.iterdir()] == ["00000000-bad.json.gz.bad"]  # kept, out of the way
+    db = Path(config_data["storage"]["database"])
+    assert query_db(db, "SELECT count(*) FROM observations WHERE day = ? AND method = 'snapshot'",
+                    [DAY]) == [(2,)]

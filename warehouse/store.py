@@ -14,7 +14,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -87,8 +87,12 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> N
     con.register("_batch", table)
     try:
         con.execute(sql)
-    finally:
-        con.unregister("_batch")
+    except duckdb.Error:
+        # in an aborted transaction unregister fails too; keep the real error, not that one
+        with suppress(duckdb.Error):
+            con.unregister("_batch")
+        raise
+    con.unregister("_batch")
 
 
 def _sync_catalogue(con: duckdb.DuckDBPyConnection) -> None:
@@ -242,8 +246,7 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def spool(cfg: Config, items: list[tuple[Batch | None, RunRecord]],
-          memberships: list[Membership] | None = None) -> Path:
+def spool(cfg: Config, items: list[tuple[Batch | None, RunRecord]]) -> Path:
     """Write a run's rows to pending_dir atomically; merged on the next successful open."""
     folder = cfg.pending_dir
     folder.mkdir(parents=True, exist_ok=True)
@@ -310,7 +313,15 @@ def merge_pending(con: duckdb.DuckDBPyConnection, cfg: Config) -> int:
         except (OSError, ValueError, KeyError) as exc:
             log.error("pending file %s is unreadable (%s); left in place", path.name, exc)
             continue
-        commit(con, items)
+        try:
+            commit(con, items)
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, it must not block writes
+            # one bad file must not block every later write: set it aside, keep it for inspection
+            bad = path.with_name(path.name + ".bad")
+            os.replace(path, bad)
+            log.error("pending file %s could not be merged (%s); kept as %s",
+                      path.name, str(exc).splitlines()[0], bad.name)
+            continue
         path.unlink()
         merged += 1
         log.info("merged spooled rows from %s", path.name)
