@@ -301,8 +301,10 @@ class Arena:
     def memberships(self, cfg: Config) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             if eco.leaderboard_aliases:
-                for arena in self.arenas(cfg):
-                    yield Membership(eco.key, self.source, f"{arena}:{eco.key}", "primary")
+                # one board stands for the family; a second board (another dataset config) is kept
+                # alongside, so a best score and a best rank never come from different boards
+                for i, arena in enumerate(self.arenas(cfg)):
+                    yield Membership(eco.key, self.source, f"{arena}:{eco.key}", "primary" if i == 0 else "tracked")
 
     def estimate(self, cfg: Config) -> dict[str, int]:
         # two listings a day; downloads only for new tables or a changed dataset file
