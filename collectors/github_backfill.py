@@ -30,7 +30,7 @@ from typing import Any
 from collectors import github_budget, github_reference
 from collectors import github_common as gh
 from collectors.base import Batch, Context, Subject
-from collectors.errors import ParseError, RateLimitExhausted
+from collectors.errors import RateLimitExhausted
 from collectors.progress import Progress
 
 SEARCH_CAP = 1000
@@ -83,21 +83,10 @@ class SearchBackfill:
     # -- calls ----------------------------------------------------------------------------------
     def search(self, q: str, per_page: int, page: int = 1) -> tuple[int, list[dict[str, Any]], bool]:
         """One search call, asked once more when incomplete → (total_count, items, incomplete)."""
-        api = self.ctx.config.github.api_url
-        params: dict[str, Any] = {"q": q, "per_page": per_page}
-        if per_page > 1:
-            params.update(SORT, page=page)
-        for attempt in (1, 2):
+        def count_call() -> None:
             self.stats.calls += 1
-            resp = self.ctx.http.get(f"{api}/search/repositories", source=self.source, resource="search",
-                                     params=params, headers=gh.headers(), token=gh.token(self.ctx))
-            data = resp.json()
-            total = data.get("total_count") if isinstance(data, dict) else None
-            if not isinstance(total, int) or isinstance(total, bool) or not isinstance(data.get("items"), list):
-                raise ParseError(f"search answer for '{q}' lacks total_count or items")
-            if not data.get("incomplete_results"):
-                return total, data["items"], False
-        return total, data["items"], True
+        return gh.search(self.ctx, q, self.source, per_page, {**SORT, "page": page} if per_page > 1 else None,
+                         on_call=count_call)
 
     def window_q(self, lo: dt.date, hi: dt.date) -> str:
         return f"{self.q} created:{lo.isoformat()}" if lo == hi else \

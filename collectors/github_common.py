@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from collectors.base import Context
-from collectors.errors import SourceError, UpstreamError
+from collectors.errors import ParseError, SourceError, UpstreamError
 
 API_VERSION = "2022-11-28"
 MAX_PAGES = 2000  # a guard against a next link that never ends
@@ -63,3 +63,24 @@ def rate_limit(ctx: Context, source: str) -> dict[str, dict[str, int]]:
         if isinstance(b, dict) and {"limit", "remaining", "reset"} <= set(b):
             ctx.http.note_budget(host, name, int(b["limit"]), int(b["remaining"]), float(b["reset"]))
     return resources
+
+
+def search(ctx: Context, q: str, source: str, per_page: int = 1, extra: dict | None = None,
+           on_call: Callable[[], None] | None = None) -> tuple[int, list[dict[str, Any]], bool]:
+    """One repository search, asked once more when ``incomplete_results`` → (total_count, items,
+    still_incomplete).  A total that is not an integer, or items that are not a list, is a ParseError:
+    never a stored zero."""
+    params: dict[str, Any] = {"q": q, "per_page": per_page, **(extra or {})}
+    for attempt in (1, 2):
+        if on_call:
+            on_call()
+        resp = ctx.http.get(f"{ctx.config.github.api_url}/search/repositories", source=source,
+                            resource="search", params=params, headers=headers(), token=token(ctx))
+        data = resp.json()
+        total = data.get("total_count") if isinstance(data, dict) else None
+        if not isinstance(total, int) or isinstance(total, bool) or not isinstance(data.get("items"), list):
+            raise ParseError(f"search answer for '{q}' has no integer total_count or no items")
+        if not data.get("incomplete_results"):
+            return total, data["items"], False
+        ctx.log.info("%s: '%s' came back incomplete (attempt %d)", source, q, attempt)
+    return total, data["items"], True

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from collectors import github_backfill
 from collectors import github_common as gh
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
+from collectors.errors import NetworkUnavailable, RateLimitExhausted, SourceError
 from jobs.config import Config
 
 
@@ -41,19 +41,8 @@ class GithubSearch:
 
     def count(self, ctx: Context, q: str) -> tuple[int, bool]:
         """One search call (plus one retry when incomplete) → (total_count, still_incomplete)."""
-        api = ctx.config.github.api_url
-        for attempt in (1, 2):
-            resp = ctx.http.get(f"{api}/search/repositories", source=self.source, resource="search",
-                                params={"q": q, "per_page": 1}, headers=gh.headers(), token=gh.token(ctx))
-            data = resp.json()
-            if not isinstance(data, dict) or not isinstance(data.get("total_count"), int) \
-                    or isinstance(data.get("total_count"), bool):
-                raise ParseError(f"search answer for '{q}' has no integer total_count")
-            incomplete = bool(data.get("incomplete_results", False))
-            if not incomplete:
-                return data["total_count"], False
-            ctx.log.info("github_search: '%s' came back incomplete (attempt %d)", q, attempt)
-        return data["total_count"], True
+        total, _, incomplete = gh.search(ctx, q, self.source)
+        return total, incomplete
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """repos_created per day and a reconstructed repo_count from created: windows (see
