@@ -64,7 +64,7 @@ def synthetic(n_rows: int, subjects: int, start: dt.date, chunk: int):
 
 def run(n_rows: int, tmp: Path, subjects: int = 10_000) -> dict[str, float]:
     cfg = config(tmp)
-    con = store.open_writer(cfg)
+    con = store.open_writer(cfg.storage)
     mems = [Membership(ECOS[i % len(ECOS)], METRICS[i % len(METRICS)][0], f"subject-{i}", "member")
             for i in range(subjects)]
     store.sync_config(con, cfg, mems)

@@ -43,8 +43,8 @@ import duckdb
 
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
-from collectors.github_common import parse_links
-from jobs.config import Config
+from collectors.paging import parse_links
+from collectors.settings import Settings
 
 SOURCE = "arena"
 SPACE_ARENA = "text"  # the Space's tables are the text arena's overall board
@@ -69,7 +69,7 @@ def norm_license(text: str | None) -> str:
 class Classifier:
     """License → (open_weights, commercial_use) and model name → family, both from the config."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Settings):
         self.licenses = {norm_license(k): (v["open_weights"], v["commercial_use"])
                          for k, v in cfg.arena.licenses.items()}
         self.families = [(e.key, [p.casefold() for p in e.leaderboard_aliases])
@@ -291,14 +291,14 @@ class Arena:
     description = "Arena leaderboard history: dated boards, open vs proprietary, each family's best score"
 
     @staticmethod
-    def configured(cfg: Config) -> bool:
+    def configured(cfg: Settings) -> bool:
         """Idle until the config maps licenses or model names: without them the boards say nothing."""
         return bool(cfg.arena.licenses) or any(e.leaderboard_aliases for e in cfg.ecosystems)
 
-    def arenas(self, cfg: Config) -> list[str]:
+    def arenas(self, cfg: Settings) -> list[str]:
         return list(dict.fromkeys([SPACE_ARENA, cfg.arena.dataset_config]))
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             if eco.leaderboard_aliases:
                 # one board stands for the family; a second board (another dataset config) is kept
@@ -306,13 +306,13 @@ class Arena:
                 for i, arena in enumerate(self.arenas(cfg)):
                     yield Membership(eco.key, self.source, f"{arena}:{eco.key}", "primary" if i == 0 else "tracked")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         # two listings a day; downloads only for new tables or a changed dataset file
         return {"api": 2} if self.configured(cfg) else {}
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        if not self.configured(ctx.config):
+        if not self.configured(ctx.settings):
             return batch
         for b in self._batches(ctx, None, ctx.day):
             batch.extend(b)
@@ -320,14 +320,14 @@ class Arena:
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """Every published board dated within [since, until] not loaded yet; one batch per board."""
-        if self.configured(ctx.config):
+        if self.configured(ctx.settings):
             yield from self._batches(ctx, since, until)
 
     # -- internals ---------------------------------------------------------------------------------
     def _token(self, ctx: Context) -> str | None:
         # the Hub token only goes to the Hub itself, never to another configured host
-        same = ctx.config.arena.endpoint.rstrip("/") == ctx.config.huggingface.endpoint.rstrip("/")
-        return ctx.config.token("huggingface") if same else None
+        same = ctx.settings.arena.endpoint.rstrip("/") == ctx.settings.huggingface.endpoint.rstrip("/")
+        return ctx.settings.huggingface.token() if same else None
 
     def _list(self, ctx: Context, url: str, what: str) -> tuple[list[dict], Any]:
         items: list[dict] = []
@@ -355,9 +355,9 @@ class Arena:
         return path
 
     def _batches(self, ctx: Context, since: dt.date | None, until: dt.date) -> Iterator[Batch]:
-        cfg = ctx.config.arena
+        cfg = ctx.settings.arena
         endpoint, space, dataset = cfg.endpoint, cfg.space, cfg.dataset
-        cls = Classifier(ctx.config)
+        cls = Classifier(ctx.settings)
         state = dict(ctx.state.get(self.source, {}))
         boards = {k[len("board:"):]: v for k, v in state.items() if k.startswith("board:")}
 
@@ -365,7 +365,7 @@ class Arena:
             return (since is None or day >= since) and day <= until and day <= ctx.day
 
         head = Batch(self.source)
-        for arena in self.arenas(ctx.config):
+        for arena in self.arenas(ctx.settings):
             head.subjects.append(Subject(self.source, arena, "leaderboard",
                                          space if arena == SPACE_ARENA else dataset))
             for key, patterns in cls.families:
@@ -445,7 +445,7 @@ class Arena:
 
     def _dataset(self, ctx: Context, cls: Classifier, folder: Path, boards: dict[str, str],
                  state: dict[str, str], in_window: Any, b: Batch) -> Iterator[Batch]:
-        cfg = ctx.config.arena
+        cfg = ctx.settings.arena
         conf, split = cfg.dataset_config, cfg.dataset_split
         label = f"{cfg.dataset} {conf}/{split}"
         try:
@@ -515,7 +515,7 @@ class Arena:
         yield b
 
 
-def status_section(cfg: Config, q: Any) -> dict[str, Any]:
+def status_section(cfg: Settings, q: Any) -> dict[str, Any]:
     """For ``status``: licenses the config does not map, and model names no family claims.
 
     Both are judged with the current config (not the classification stored at load time), so a

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from jobs.config import Config
+from collectors.settings import Settings
 
 
 @dataclass
@@ -81,9 +81,9 @@ class Batch:
 
 @dataclass
 class Context:
-    """What a collector may use: config, the HTTP client, the day, and read-only warehouse state."""
+    """What a collector may use: its settings, the HTTP client, the day, and read-only warehouse state."""
 
-    config: Config
+    settings: Settings
     http: Any  # collectors.http.HttpClient or ReplayClient
     day: dt.date
     run_id: str
@@ -104,7 +104,7 @@ class Collector(Protocol):
 
     def collect(self, ctx: Context) -> Batch: ...
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]: ...
+    def memberships(self, cfg: Settings) -> Iterable[Membership]: ...
 
 
 class BackfillCollector(Collector, Protocol):

@@ -1,16 +1,14 @@
-"""Shared GitHub plumbing: headers, the free /rate_limit look-up, and Link pagination."""
+"""Shared GitHub plumbing: headers, the free /rate_limit look-up, pages and the repository search."""
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from collectors.base import Context
-from collectors.errors import ParseError, SourceError, UpstreamError
+from collectors import paging
+from collectors.errors import ParseError, SourceError
 
 API_VERSION = "2022-11-28"
-MAX_PAGES = 2000  # a guard against a next link that never ends
-LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
 def headers(extra: dict[str, str] | None = None, version: str = API_VERSION) -> dict[str, str]:
@@ -20,37 +18,23 @@ def headers(extra: dict[str, str] | None = None, version: str = API_VERSION) -> 
 
 
 def token(ctx: Context) -> str | None:
-    return ctx.config.token("github")
-
-
-def parse_links(value: str | None) -> dict[str, str]:
-    """``link: <url>; rel="next", <url>; rel="last"`` → {"next": url, "last": url}."""
-    return {rel: url for url, rel in LINK_RE.findall(value or "")}
+    return ctx.settings.github.token()
 
 
 def paginate(ctx: Context, url: str, *, source: str, resource: str = "core", params: dict | None = None,
              extra_headers: dict[str, str] | None = None, version: str = API_VERSION
              ) -> Iterator[tuple[Any, Any]]:
     """Yield (response, parsed JSON) for each page, following ``link: rel="next"``."""
-    next_url: str | None = url
-    next_params = params
-    seen: set[str] = set()
-    while next_url:
-        if len(seen) >= MAX_PAGES:
-            raise UpstreamError(f"more than {MAX_PAGES} pages at {url}; the next link does not end")
-        resp = ctx.http.get(next_url, source=source, resource=resource, params=next_params,
+    def get(page_url: str, page_params: Any) -> Any:
+        return ctx.http.get(page_url, source=source, resource=resource, params=page_params,
                             headers=headers(extra_headers, version), token=token(ctx))
+    for resp in paging.pages(get, url, params, what=url):
         yield resp, resp.json()
-        seen.add(next_url)
-        next_url = parse_links(resp.headers.get("link")).get("next")
-        if next_url in seen:
-            raise UpstreamError(f"the next link repeats a page at {url}")
-        next_params = None  # the next link carries its own query
 
 
 def rate_limit(ctx: Context, source: str) -> dict[str, dict[str, int]]:
     """Ask GET /rate_limit (costs nothing) and seed the client's budgets; {} when unavailable."""
-    api = ctx.config.github.api_url
+    api = ctx.settings.github.api_url
     try:
         resp = ctx.http.get(f"{api}/rate_limit", source=source, resource="rate_limit",
                             headers=headers(), token=token(ctx), archive=False)
@@ -74,7 +58,7 @@ def search(ctx: Context, q: str, source: str, per_page: int = 1, extra: dict | N
     for attempt in (1, 2):
         if on_call:
             on_call()
-        resp = ctx.http.get(f"{ctx.config.github.api_url}/search/repositories", source=source,
+        resp = ctx.http.get(f"{ctx.settings.github.api_url}/search/repositories", source=source,
                             resource="search", params=params, headers=headers(), token=token(ctx))
         data = resp.json()
         total = data.get("total_count") if isinstance(data, dict) else None

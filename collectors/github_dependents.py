@@ -22,7 +22,7 @@ from bs4 import BeautifulSoup
 from collectors import web_common as web
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
-from jobs.config import Config
+from collectors.settings import Settings
 
 # Every selector this scraper depends on, in one place (see README "Scraped metrics").
 SELECTORS = {
@@ -46,7 +46,7 @@ def parse_entry(entry: str) -> tuple[str, str | None]:
     return repo.strip(), (package.strip() or None) if sep else None
 
 
-def entries(cfg: Config) -> list[tuple[str, list[str]]]:
+def entries(cfg: Settings) -> list[tuple[str, list[str]]]:
     """Distinct configured entries in config order, with the ecosystems that list each."""
     out: dict[str, list[str]] = {}
     for eco in cfg.ecosystems:
@@ -95,30 +95,30 @@ class GithubDependents:
     source = "github"
     description = "GitHub 'Used by' counts: dependent repositories and packages (scraped)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for entry, ecos in entries(cfg):
             for eco in ecos:
                 yield Membership(eco, self.source, entry, "member")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         # one page per entry, a second when a named package is not the one shown by default
         n = sum(1 + (parse_entry(e)[1] is not None) for e, _ in entries(cfg))
         return {web.RESOURCE: n} if n else {}
 
-    def url(self, cfg: Config, repo: str) -> str:
+    def url(self, cfg: Settings, repo: str) -> str:
         return f"{cfg.github.web_url}/{repo}/network/dependents"
 
     def fetch(self, ctx: Context, entry: str) -> tuple[dict[str, tuple[int, bool]], str]:
         """Counts for one entry and the repository's current name; ParseError on odd markup."""
         repo, package = parse_entry(entry)
-        url = self.url(ctx.config, repo)
+        url = self.url(ctx.settings, repo)
         resp = web.get_page(ctx, url, source=self.source)
         current = repo
         if resp.redirected_from:  # a renamed or transferred repository: github.com redirects
             m = FINAL_REPO_RE.search(urlsplit(resp.url).path)
             if m:
                 current = m.group(1)
-                url = self.url(ctx.config, current)
+                url = self.url(ctx.settings, current)
         page = web.soup(resp)
         packages = parse_packages(page)
         if package is not None:
@@ -146,7 +146,7 @@ class GithubDependents:
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        todo = entries(ctx.config)
+        todo = entries(ctx.settings)
         for entry, _ecos in todo:
             try:
                 counts, current = self.fetch(ctx, entry)

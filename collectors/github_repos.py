@@ -17,7 +17,7 @@ from collectors import github_budget
 from collectors import github_common as gh
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
-from jobs.config import Config
+from collectors.settings import Settings
 
 # metric -> field of the repository object
 FIELDS = {"stars": "stargazers_count", "forks": "forks_count", "watchers": "subscribers_count",
@@ -25,7 +25,7 @@ FIELDS = {"stars": "stargazers_count", "forks": "forks_count", "watchers": "subs
 ETAG_KEY = "repos.etag:"  # + configured owner/repo; state lives under source 'github'
 
 
-def repos(cfg: Config) -> list[str]:
+def repos(cfg: Settings) -> list[str]:
     """Distinct configured repositories, in config order (GitHub names are case-insensitive)."""
     seen: dict[str, str] = {}
     for eco in cfg.ecosystems:
@@ -53,12 +53,12 @@ class GithubRepos:
     source = "github"
     description = "flagship repository stars, forks, watchers and open issues (conditional requests)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             for r in eco.github_repos:
                 yield Membership(eco.key, self.source, r, "member")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"core": len(repos(cfg))}
 
     def stored(self, ctx: Context, repo: str) -> tuple[dict[str, float], str | None]:
@@ -75,7 +75,7 @@ class GithubRepos:
     def fetch(self, ctx: Context, repo: str, etag: str | None) -> tuple[int, Any, str | None]:
         """One conditional GET (redirects followed) → (status, parsed body or None, new etag)."""
         extra = {"If-None-Match": etag} if etag else None
-        resp = ctx.http.get(f"{ctx.config.github.api_url}/repos/{repo}", source=self.source,
+        resp = ctx.http.get(f"{ctx.settings.github.api_url}/repos/{repo}", source=self.source,
                             resource="core", headers=gh.headers(extra), token=gh.token(ctx), ok=(200, 304))
         if resp.status == 304:
             return 304, None, etag
@@ -106,7 +106,7 @@ class GithubRepos:
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        rs = repos(ctx.config)
+        rs = repos(ctx.settings)
         if not rs:
             return batch
         _resources, short = github_budget.plan(ctx, self.name, {"core": len(rs)})

@@ -14,10 +14,10 @@ from collectors import github_backfill
 from collectors import github_common as gh
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, RateLimitExhausted, SourceError
-from jobs.config import Config
+from collectors.settings import Settings
 
 
-def queries(cfg: Config) -> list[str]:
+def queries(cfg: Settings) -> list[str]:
     """Distinct configured queries, in config order."""
     seen: dict[str, None] = {}
     for eco in cfg.ecosystems:
@@ -31,12 +31,12 @@ class GithubSearch:
     source = "github"
     description = "repository counts per keyword (GitHub search total_count)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             for i, q in enumerate(eco.github_queries):
                 yield Membership(eco.key, self.source, q, "primary" if i == 0 else "tracked")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"search": len(queries(cfg))}
 
     def count(self, ctx: Context, q: str) -> tuple[int, bool]:
@@ -47,11 +47,11 @@ class GithubSearch:
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """repos_created per day and a reconstructed repo_count from created: windows (see
         collectors/github_backfill.py); one committed batch per finished window, resumable."""
-        yield from github_backfill.backfill(ctx, queries(ctx.config), since, until, self.source, self.name)
+        yield from github_backfill.backfill(ctx, queries(ctx.settings), since, until, self.source, self.name)
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        qs = queries(ctx.config)
+        qs = queries(ctx.settings)
         if qs:
             gh.rate_limit(ctx, self.name)
         for i, q in enumerate(qs):

@@ -22,7 +22,7 @@ from collectors import github_common as gh
 from collectors.base import Batch, Context, Membership
 from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
 from collectors.github_repos import repos
-from jobs.config import Config
+from collectors.settings import Settings
 
 API_VERSION = "2026-03-10"
 PER_PAGE = 30
@@ -57,18 +57,18 @@ class GithubStars:
     source = "github"
     description = "stars gained per day from the star history (new weeks each day, all weeks at first)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             for r in eco.github_repos:
                 yield Membership(eco.key, self.source, r, "member")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"core": len(repos(cfg))}  # one page per repository once the history is stored
 
     def history(self, ctx: Context, repo: str, stop_at: dt.date | None
                 ) -> Iterator[tuple[dt.date, list[int]]]:
         """Weeks newest first, following ``link`` until the end or a week at/before ``stop_at``."""
-        url = f"{ctx.config.github.api_url}/repos/{repo}/stargazers/history"
+        url = f"{ctx.settings.github.api_url}/repos/{repo}/stargazers/history"
         try:
             for _resp, data in gh.paginate(ctx, url, source=self.source, resource="core",
                                            params={"per_page": PER_PAGE}, version=API_VERSION):
@@ -123,7 +123,7 @@ class GithubStars:
                 got += 1
             except Unavailable as exc:
                 if str(exc) == "400":
-                    batch.notes.append(f"star history unavailable at {ctx.config.github.api_url}: the API "
+                    batch.notes.append(f"star history unavailable at {ctx.settings.github.api_url}: the API "
                                        f"answers 400 to version {API_VERSION} (older GitHub Enterprise?); "
                                        "skipped for every repository")
                     yield batch
@@ -143,7 +143,7 @@ class GithubStars:
         if missing:
             batch = batch_for()
             if not got:
-                batch.notes.append(f"star history unavailable at {ctx.config.github.api_url}: every "
+                batch.notes.append(f"star history unavailable at {ctx.settings.github.api_url}: every "
                                    "repository answered 404 (older GitHub Enterprise lacks "
                                    "/stargazers/history); skipped")
             else:
@@ -152,7 +152,7 @@ class GithubStars:
 
     def collect(self, ctx: Context) -> Batch:
         out = Batch(self.source)
-        rs = repos(ctx.config)
+        rs = repos(ctx.settings)
         if not rs:
             return out
         pending = sum(1 for r in rs if not ctx.get_state(self.source, CURSOR_KEY + r))
@@ -166,7 +166,7 @@ class GithubStars:
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """The whole star history within [since, until], one committed batch per repository."""
-        rs = repos(ctx.config)
+        rs = repos(ctx.settings)
         if not rs:
             return
         yield github_reference.batch("stars")  # the 2023 analysis' figures, beside the history

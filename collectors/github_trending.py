@@ -24,7 +24,7 @@ from bs4 import BeautifulSoup, Tag
 
 from collectors import web_common as web
 from collectors.base import Batch, Context, Membership, Subject
-from jobs.config import Config
+from collectors.settings import Settings
 
 PERIODS = ("daily", "weekly")
 PERIOD_WORDS = {"daily": "today", "weekly": "this week", "monthly": "this month"}
@@ -116,7 +116,7 @@ def _text(el: Tag | None) -> str | None:
     return (web.collapse(el.get_text(" ")) or None) if el is not None else None
 
 
-def keyed_ecosystems(cfg: Config) -> list:
+def keyed_ecosystems(cfg: Settings) -> list:
     return [e for e in cfg.ecosystems if e.trending_keywords]
 
 
@@ -125,21 +125,21 @@ class GithubTrending:
     source = "github"
     description = "GitHub Trending rows (daily, weekly) and per family the rows matching its keywords"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in keyed_ecosystems(cfg):
             yield Membership(eco.key, self.source, f"trending:{eco.key}", "primary")
             yield Membership(eco.key, self.source, f"trending:{eco.key}:weekly", "tracked")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         return {web.RESOURCE: len(PERIODS)} if keyed_ecosystems(cfg) else {}
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        ecos = keyed_ecosystems(ctx.config)
+        ecos = keyed_ecosystems(ctx.settings)
         if not ecos:
             batch.notes.append("no ecosystem has trending_keywords; nothing to collect")
             return batch
-        url = f"{ctx.config.github.web_url}/trending"
+        url = f"{ctx.settings.github.web_url}/trending"
         all_rows: list[dict] = []
         for period in PERIODS:
             resp = web.get_page(ctx, url, source=self.source, params={"since": period})

@@ -38,8 +38,8 @@ from typing import Any
 from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import ParseError, UpstreamError
-from collectors.github_common import parse_links
-from jobs.config import Config
+from collectors.paging import parse_links
+from collectors.settings import Settings
 
 PAGE_LIMIT = 1000  # the Hub's largest page; fewer calls per query
 MAX_PAGES = 2000  # a guard against a cursor that never ends
@@ -99,7 +99,7 @@ class HfModels:
     description = "Hugging Face model counts, downloads (30-day and all-time), likes, derivatives"
 
     # -- config -----------------------------------------------------------------------------------
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             qs = family_queries(eco)
             if qs:
@@ -113,7 +113,7 @@ class HfModels:
                     yield Membership(eco.key, self.source, derivative_subject(base, kind), "member")
 
     @staticmethod
-    def distinct_queries(cfg: Config) -> list[tuple[str, str]]:
+    def distinct_queries(cfg: Settings) -> list[tuple[str, str]]:
         seen: dict[tuple[str, str], None] = {}
         for eco in cfg.ecosystems:
             for q in family_queries(eco):
@@ -121,14 +121,14 @@ class HfModels:
         return list(seen)
 
     @staticmethod
-    def distinct(cfg: Config, attr: str) -> list[str]:
+    def distinct(cfg: Settings, attr: str) -> list[str]:
         seen: dict[str, None] = {}
         for eco in cfg.ecosystems:
             for v in getattr(eco, attr):
                 seen.setdefault(v, None)
         return list(seen)
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         """The fewest calls: one page per query and derivative count, one per explicit model."""
         return {"models": len(self.distinct_queries(cfg))
                 + len(DERIVATIVE_KINDS) * len(self.distinct(cfg, "hf_base_models")),
@@ -137,11 +137,11 @@ class HfModels:
     # -- fetch ------------------------------------------------------------------------------------
     def _get(self, ctx: Context, url: str, resource: str, params: Any = None):
         return ctx.http.get(url, source=self.source, resource=resource, params=params,
-                            token=ctx.config.token("huggingface"))
+                            token=ctx.settings.huggingface.token())
 
     def pages(self, ctx: Context, params: list[tuple[str, Any]], what: str):
         """Yield (response, list) per page, following link rel="next" cursors."""
-        url: str | None = f"{ctx.config.huggingface.endpoint}/api/models"
+        url: str | None = f"{ctx.settings.huggingface.endpoint}/api/models"
         page_params: Any = params
         seen: set[str] = set()
         n = 0
@@ -192,7 +192,7 @@ class HfModels:
 
     def model_info(self, ctx: Context, model: str) -> tuple[ModelRow, str]:
         """One model's figures and its canonical id (after a 307 rename)."""
-        url = f"{ctx.config.huggingface.endpoint}/api/models/{model}"
+        url = f"{ctx.settings.huggingface.endpoint}/api/models/{model}"
         resp = self._get(ctx, url, "model_info", [("expand", e) for e in EXPAND])
         data = resp.json()
         row = parse_model(data, model)
@@ -200,7 +200,7 @@ class HfModels:
 
     # -- collect ----------------------------------------------------------------------------------
     def collect(self, ctx: Context) -> Batch:
-        cfg = ctx.config
+        cfg = ctx.settings
         batch = Batch(self.source)
         day = ctx.day
         top_n = int(cfg.huggingface.top_models)

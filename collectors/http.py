@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from collectors.archive import Archive, ArchivedResponse, load_run, redact, request_key
+from collectors.settings import HttpSettings
 from collectors.errors import Interrupted, NetworkUnavailable, NotFound, RateLimitExhausted, UpstreamError
 
 log = logging.getLogger("ecotrend.http")
@@ -97,10 +98,11 @@ def parse_budget(headers: dict[str, str], now: float) -> tuple[str | None, Budge
 class HttpClient:
     """The shared session.  ``get`` returns a :class:`Response` or raises a SourceError subclass."""
 
-    def __init__(self, http_cfg: dict, archive: Archive | None = None, secrets: list[str] | None = None,
+    def __init__(self, http_cfg: HttpSettings | None = None, archive: Archive | None = None,
+                 secrets: list[str] | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
                  interrupted: Callable[[], bool] = lambda: False):
-        self.cfg = http_cfg
+        self.cfg = http_cfg or HttpSettings()
         self.archive = archive
         self.secrets = [s for s in (secrets or []) if s]
         self.sleep = sleep
@@ -126,7 +128,7 @@ class HttpClient:
         b.limit, b.remaining, b.reset = limit, remaining, reset
 
     def _wait(self, seconds: float, why: str, source: str) -> None:
-        max_wait = float(self.cfg.get("max_wait_seconds", 900))
+        max_wait = self.cfg.max_wait_seconds
         if seconds > max_wait:
             raise RateLimitExhausted(
                 f"{why}; it resets in {int(seconds)}s, more than http.max_wait_seconds={int(max_wait)}",
@@ -177,9 +179,9 @@ class HttpClient:
                 req_headers["Authorization"] = f"Bearer {token}"
             else:
                 log.warning("%s: not sending the token to %s (it belongs to %s)", source, host, bound)
-        retries = int(self.cfg.get("retries", 3))
-        backoff = float(self.cfg.get("backoff_seconds", 2))
-        timeout = float(self.cfg.get("timeout_seconds", 30))
+        retries = self.cfg.retries
+        backoff = self.cfg.backoff_seconds
+        timeout = self.cfg.timeout_seconds
         attempt = 0
         limit_waits = 0
         secondary_hits = 0
@@ -264,7 +266,7 @@ class HttpClient:
             raise UpstreamError(f"HTTP {status} from {_short(full_url)}: {snippet}", status)
 
     def _read_body(self, raw: requests.Response, url: str) -> bytes:
-        cap = int(self.cfg.get("max_response_bytes", 50_000_000))
+        cap = self.cfg.max_response_bytes
         declared = raw.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             raw.close()
@@ -303,15 +305,15 @@ class HttpClient:
             try:
                 wait = float(retry_after)
             except ValueError:
-                wait = float(self.cfg.get("secondary_wait_seconds", 60))
+                wait = self.cfg.secondary_wait_seconds
             return ("secondary rate limit (retry-after)", wait, "secondary")
         if status == 429 and "ratelimit" in headers:
             m_t = re.search(r"\bt=(\d+)", headers["ratelimit"])
-            wait = float(m_t.group(1)) if m_t else float(self.cfg.get("secondary_wait_seconds", 60))
+            wait = float(m_t.group(1)) if m_t else self.cfg.secondary_wait_seconds
             return ("rate limit reached", wait, "primary")
         if status == 429 or "secondary rate limit" in text or "abuse" in text:
             # No retry-after: wait at least a minute (configurable for tests), doubling each time.
-            base = float(self.cfg.get("secondary_wait_seconds", 60))
+            base = self.cfg.secondary_wait_seconds
             return ("secondary rate limit without retry-after", base * (2 ** secondary_hits), "secondary")
         return None
 

@@ -19,10 +19,10 @@ from typing import Any
 
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
-from jobs.config import Config
+from collectors.settings import Settings
 
 
-def models(cfg: Config) -> list[str]:
+def models(cfg: Settings) -> list[str]:
     """Distinct configured ModelScope models, in config order."""
     return list(dict.fromkeys(m for eco in cfg.ecosystems for m in eco.modelscope_models))
 
@@ -42,17 +42,17 @@ class ModelScope:
     source = "modelscope"
     description = "ModelScope model downloads and stars (Data.Downloads, Data.Stars)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             for m in eco.modelscope_models:
                 yield Membership(eco.key, self.source, m, "item")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"models": len(models(cfg))}
 
     def fetch(self, ctx: Context, model_id: str) -> tuple[int, int | None, str]:
         """One model → (downloads, stars or None, canonical id)."""
-        url = f"{ctx.config.modelscope.api_url}/api/v1/models/{model_id}"
+        url = f"{ctx.settings.modelscope.api_url}/api/v1/models/{model_id}"
         resp = ctx.http.get(url, source=self.source, resource="models")
         data = resp.json()
         if not isinstance(data, dict):
@@ -77,7 +77,7 @@ class ModelScope:
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        ids = models(ctx.config)
+        ids = models(ctx.settings)
         for m in ids:
             try:
                 downloads, stars, canonical = self.fetch(ctx, m)

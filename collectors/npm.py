@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
 from collectors.pypi import archived, configured
-from jobs.config import Config
+from collectors.settings import Settings
 
 EARLIEST = dt.date(2015, 1, 10)
 SINGLE_DAYS = 540  # a little under 18 months, so every call stays inside npm's limit
@@ -108,15 +108,15 @@ class Npm:
     stopped = False  # set when a spent rate limit ended the calls of this run
     description = "npm downloads per day (api.npmjs.org ranges, backfilled to [npm] start)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             for p in eco.npm_packages:
                 yield Membership(eco.key, self.source, p, "member")
 
-    def packages(self, cfg: Config) -> list[str]:
+    def packages(self, cfg: Settings) -> list[str]:
         return configured(cfg, "npm_packages")
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         """A daily increment: one range for the unscoped packages together, one per scoped one."""
         pkgs = self.packages(cfg)
         day = dt.date.today()
@@ -128,7 +128,7 @@ class Npm:
         """One range call → per package its days, or the error that package met."""
         pkgs, start, end = call
         names = ",".join(quote(p, safe="@") for p in pkgs)
-        url = f"{ctx.config.npm.api_url}/downloads/range/{start.isoformat()}:{end.isoformat()}/{names}"
+        url = f"{ctx.settings.npm.api_url}/downloads/range/{start.isoformat()}:{end.isoformat()}/{names}"
         resp = ctx.http.get(url, source=self.source, resource="range")
         data = resp.json()
         if len(pkgs) == 1:
@@ -187,7 +187,7 @@ class Npm:
         return last, failed
 
     def _start(self, ctx: Context) -> dt.date:
-        return max(EARLIEST, dt.date.fromisoformat(ctx.config.npm.start))
+        return max(EARLIEST, dt.date.fromisoformat(ctx.settings.npm.start))
 
     def _note_through(self, ctx: Context, batch: Batch, last: dict[str, dt.date], failed: set[str]) -> None:
         for pkg, day in last.items():
@@ -201,7 +201,7 @@ class Npm:
         batch = Batch(self.source)
         end = ctx.day - dt.timedelta(days=1)
         starts: dict[str, dt.date] = {}
-        for pkg in self.packages(ctx.config):
+        for pkg in self.packages(ctx.settings):
             through = ctx.get_state(self.source, f"through:{pkg}")
             if through:
                 reread = dt.date.fromisoformat(through) - dt.timedelta(days=REREAD_DAYS - 1)
@@ -221,7 +221,7 @@ class Npm:
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """Windows from ``since`` (not before 2015-01-10) to ``until``, oldest first; resumable."""
-        pkgs = self.packages(ctx.config)
+        pkgs = self.packages(ctx.settings)
         since = max(since, EARLIEST)
         until = min(until, ctx.day - dt.timedelta(days=1))
         if not pkgs or since > until:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
-from jobs.config import Config
+from collectors.settings import Settings
 
 REREAD_DAYS = 3
 
@@ -33,7 +33,7 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def configured(cfg: Config, attr: str) -> list[str]:
+def configured(cfg: Settings, attr: str) -> list[str]:
     seen: dict[str, None] = {}
     for eco in cfg.ecosystems:
         for p in getattr(eco, attr):
@@ -91,26 +91,26 @@ class Pypi:
     source = "pypi"
     description = "PyPI downloads per day without mirrors (pypistats.org, last ~180 days)"
 
-    def memberships(self, cfg: Config) -> Iterable[Membership]:
+    def memberships(self, cfg: Settings) -> Iterable[Membership]:
         for eco in cfg.ecosystems:
             for p in eco.pypi_packages:
                 yield Membership(eco.key, self.source, normalise(p), "member")
 
-    def packages(self, cfg: Config) -> list[str]:
+    def packages(self, cfg: Settings) -> list[str]:
         return list(dict.fromkeys(normalise(p) for p in configured(cfg, "pypi_packages")))
 
-    def estimate(self, cfg: Config) -> dict[str, int]:
+    def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"overall": len(self.packages(cfg))}
 
     def fetch(self, ctx: Context, pkg: str, pacer: Pacer) -> dict[dt.date, int]:
         if archived(ctx, self.source) is None:  # no pacing when replaying the archive
             pacer.wait()
-        url = f"{ctx.config.pypi.api_url}/packages/{quote(pkg, safe='')}/overall"
+        url = f"{ctx.settings.pypi.api_url}/packages/{quote(pkg, safe='')}/overall"
         resp = ctx.http.get(url, source=self.source, resource="overall", params={"mirrors": "false"})
         return parse_overall(resp.json(), pkg)
 
     def _pacer(self, ctx: Context) -> Pacer:
-        return Pacer(float(ctx.config.pypi.requests_per_minute), getattr(ctx.http, "sleep", time.sleep))
+        return Pacer(float(ctx.settings.pypi.requests_per_minute), getattr(ctx.http, "sleep", time.sleep))
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
@@ -119,14 +119,14 @@ class Pypi:
         tries = Attempts(batch)
         replay = archived(ctx, self.source)
         if replay is not None:  # re-parse what the day's run fetched, every row of it
-            for pkg in self.packages(ctx.config):
+            for pkg in self.packages(ctx.settings):
                 if any(f"/packages/{quote(pkg, safe='')}/overall" in u for u in replay):
                     series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p, pacer))
                     if series is not None:
                         self._store(batch, pkg, series, None, None)
             tries.finish("packages")
             return batch
-        for pkg in self.packages(ctx.config):
+        for pkg in self.packages(ctx.settings):
             if ctx.get_state(self.source, f"fetched:{pkg}") == today:
                 continue  # pypistats updates once a day; today's answer is already stored
             series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p, pacer))
@@ -161,7 +161,7 @@ class Pypi:
         """Every day pypistats still has within [since, until]; one batch (window) per package."""
         pacer = self._pacer(ctx)
         today = ctx.day.isoformat()
-        for pkg in self.packages(ctx.config):
+        for pkg in self.packages(ctx.settings):
             batch = Batch(self.source)
             if ctx.get_state(self.source, f"full:{pkg}") == today:
                 continue  # today's full answer is already stored

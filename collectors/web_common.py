@@ -75,7 +75,7 @@ def pause(ctx: Context, host: str) -> None:
     """Keep at least ``[github] web_pause_seconds`` between page requests to one host."""
     if not hasattr(ctx.http, "archive"):  # replaying the archive: no network, no need to wait
         return
-    gap = float(ctx.config.github.get("web_pause_seconds", 1.0))
+    gap = ctx.settings.github.web_pause_seconds
     with _pace_lock:
         wait = _last_call.get(host, 0.0) + gap - time.monotonic()
     while wait > 0:

@@ -728,10 +728,10 @@ class SiteBuilder:
             as_of = f"as it stood on {self.data.cutoff.isoformat()}: " + as_of
         built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         footer = f"ecotrend {__version__} · built {built} · works offline: every script is in assets/"
-        banner = self.cfg.site.get("demo_banner", "") or ""
+        banner = self.cfg.site.demo_banner
         out_pages = []
         for page in pages:
-            text = shell(page, site_title=self.cfg.site.get("title", "ecotrend"), nav=nav, as_of_line=as_of,
+            text = shell(page, site_title=self.cfg.site.title, nav=nav, as_of_line=as_of,
                          banner=banner, bundle=bundle, footer=footer)
             path = self.out / page.file
             _write(path, text)

@@ -115,7 +115,7 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
     if not query.strip().strip(";").strip():
         raise UsageError("sql: the query is empty")
     if write:
-        con = store.open_writer(cfg, say=say)
+        con = store.open_writer(cfg.storage, say=say)
     else:
         con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
         # Read-only means no file is written at all: COPY TO / EXPORT / ATTACH could otherwise drop
@@ -185,7 +185,7 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
             unrebuilt = []
         from collectors.arena import status_section
 
-        arena = status_section(cfg, q)  # unmapped licenses and model names on the Arena boards
+        arena = status_section(cfg.collector_settings(), q)  # unmapped licenses and model names on the Arena boards
     finally:
         con.close()
     return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
@@ -265,11 +265,11 @@ def cmd_config_check(cfg: Config) -> int:
     print(f"{len(cfg.ecosystems)} ecosystems: " + ", ".join(f"{e.key} ({e.label})" for e in cfg.ecosystems))
     for name, c in collectors.REGISTRY.items():
         est = getattr(c, "estimate", None)
-        cost = est(cfg) if est else {}
+        cost = est(cfg.collector_settings()) if est else {}
         cost_s = ", ".join(f"{v} {k}" for k, v in cost.items()) or "no calls"
         print(f"  {name}: {c.description}; a daily run costs about {cost_s}")
     for sec, label in (("github", "GitHub"), ("huggingface", "Hugging Face")):
-        env = cfg.sections[sec].token_env
+        env = getattr(cfg, sec).token_env
         print(f"{label} token ({env}): {'set' if cfg.token(sec) else 'not set'}")
     alert = (cfg.alerts.command or "").strip()
     print(f"schedule: daily at {cfg.schedule.time} {cfg.schedule.timezone} ('ecotrend schedule'); "

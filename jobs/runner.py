@@ -78,7 +78,7 @@ class StopFlag:
 
 
 def secrets(cfg: Config) -> list[str]:
-    return [t for t in (cfg.token("github"), cfg.token("huggingface")) if t]
+    return cfg.collector_settings().secrets()
 
 
 def all_memberships(cfg: Config) -> list[Membership]:
@@ -86,7 +86,7 @@ def all_memberships(cfg: Config) -> list[Membership]:
     for c in collectors.REGISTRY.values():
         fn = getattr(c, "memberships", None)
         if fn:
-            out.extend(fn(cfg))
+            out.extend(fn(cfg.collector_settings()))
     return out
 
 
@@ -115,21 +115,21 @@ def save(cfg: Config, items: list[tuple[Batch | None, store.RunRecord]], outcome
          say: Callable[[str], None], sync: bool = True) -> None:
     """Commit, or spool when the warehouse stays locked past its bound. Never drops rows."""
     try:
-        con = store.open_writer(cfg, say=say)
+        con = store.open_writer(cfg.storage, say=say)
     except db.WarehouseLocked as exc:
-        path = store.spool(cfg, items)
+        path = store.spool(cfg.storage, items)
         outcome.spooled = str(path)
         say(f"{exc}; rows kept in {path} and merged on the next run")
         return
     try:
         if sync:
-            store.sync_config(con, cfg, all_memberships(cfg))
+            store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(), all_memberships(cfg))
             # we hold the run lock: a 'running' row of another run belongs to a process that died
             store.close_stale_runs(con, {rec.run_id for _, rec in items})
         store.commit(con, items)
     except duckdb.Error as exc:
         # the commit rolled back; the collected rows are kept on disk rather than lost
-        path = store.spool(cfg, items)
+        path = store.spool(cfg.storage, items)
         outcome.spooled = str(path)
         say(f"warehouse write failed ({str(exc).splitlines()[0]}); rows kept in {path}")
     finally:
@@ -173,7 +173,8 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
         else:
             arch = archive_mod.Archive(cfg.raw_dir, day, run_id, secrets(cfg))
             http = HttpClient(cfg.http, arch, secrets(cfg), interrupted=stop)
-        ctx = Context(config=cfg, http=http, day=day, run_id=run_id, query=make_query(cfg), state=state,
+        ctx = Context(settings=cfg.collector_settings(), http=http, day=day, run_id=run_id, query=make_query(cfg),
+                      state=state,
                       interrupted=stop)
         items: list[tuple[Batch | None, store.RunRecord]] = []
         for name in names:
@@ -231,7 +232,7 @@ def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], 
             if fn is None:
                 continue
             rec = store.RunRecord(run_id, name, day, "backfill", dt.datetime.now(dt.UTC))
-            ctx = Context(config=cfg, http=http, day=day, run_id=run_id, query=make_query(cfg),
+            ctx = Context(settings=cfg.collector_settings(), http=http, day=day, run_id=run_id, query=make_query(cfg),
                           state=load_state(cfg), interrupted=stop)
             before = dict(http.requests)
             windows = 0

@@ -183,10 +183,11 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capabil
     if evil:
         subjects.append(Subject("github", "meta-llama/llama", "repo", canonical=EVIL))
 
-    con = store.open_writer(cfg, wait_seconds=5)
+    con = store.open_writer(cfg.storage, wait_seconds=5)
     try:
         keys = {e.key for e in cfg.ecosystems}
-        store.sync_config(con, cfg, [m for m in memberships() if m.ecosystem in keys])
+        store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(),
+                          [m for m in memberships() if m.ecosystem in keys])
         con.execute("BEGIN TRANSACTION")
         store.write_batch(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         store.write_batch(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)

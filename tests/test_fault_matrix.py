@@ -301,7 +301,7 @@ def run_locked(name: str, tmp: Path) -> Result:
     fake = start_fake(spec.today)
     try:
         path, cfg = write(fake, tmp, spec, http={"timeout_seconds": 5})
-        store.open_writer(load_config(path)).close()  # an existing, migrated warehouse
+        store.open_writer(load_config(path).storage).close()  # an existing, migrated warehouse
         # the first request is held 2 s: by then the run has read its state, and commits after it
         fake.inject("slow", r"^/(github|web|hf|pypistats|npm|hfspaces|modelscope)/", 1, seconds=2)
         cmd = [sys.executable, "-m", "jobs.cli", "collect", "--source", name, "--config", str(path),

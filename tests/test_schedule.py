@@ -219,7 +219,7 @@ def test_daemon_reads_the_run_log_through_the_autumn_repeat(tmp_path):
 
     def run_day(day: dt.date) -> int:
         ran.append(day)
-        con = store.open_writer(cfg)
+        con = store.open_writer(cfg.storage)
         try:
             t = now["t"]
             store.commit(con, [(None, store.RunRecord(f"r{len(ran)}", "github_search", day, "run", t, t))])

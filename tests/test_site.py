@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -203,7 +204,7 @@ def test_label_with_markup_escaped_in_html_and_in_chart_json(tmp_path):
 
 def test_empty_states_name_the_command_that_fills_them(tmp_path):
     cfg = site_data.make_site_config(tmp_path)
-    con = store.open_writer(cfg, wait_seconds=5)  # a warehouse with the schema and nothing collected
+    con = store.open_writer(cfg.storage, wait_seconds=5)  # a warehouse with the schema and nothing collected
     con.close()
     pages = build_site(cfg, today=TODAY)
     index = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
@@ -232,8 +233,8 @@ def test_build_without_any_warehouse(tmp_path):
 
 def test_as_of_shows_only_what_was_collected_by_the_end_of_that_day(full, tmp_path):
     cfg, _ = full
-    cfg.sections["site"]["out_dir"] = str(tmp_path / "asof")
-    try:
+    cfg = cfg.replace(site=dataclasses.replace(cfg.site, out_dir=tmp_path / "asof"))
+    if True:
         build_site(cfg, today=TODAY, as_of=dt.date(2023, 7, 20))
         site = cfg.site_dir
         index = (site / "index.html").read_text(encoding="utf-8")
@@ -251,8 +252,6 @@ def test_as_of_shows_only_what_was_collected_by_the_end_of_that_day(full, tmp_pa
         index = (site / "index.html").read_text(encoding="utf-8")
         assert "No data yet for repo_count" in index
         assert not (site / "data" / "index-repo_count.csv").exists()  # pruned from the earlier build
-    finally:
-        cfg.sections["site"]["out_dir"] = str(cfg.base_dir / "site")
 
 
 def test_health_page_reports_runs_failures_gaps_and_budget(full):
@@ -281,9 +280,10 @@ def _populate_small(cfg) -> None:
         day = TODAY - dt.timedelta(days=20 - i)
         batch.add(day, "repo_count", "llama", site_data.llama_repos(day))
         batch.add(day, "repo_count", "GPT-4", site_data.gpt_repos(day))
-    con = store.open_writer(cfg, wait_seconds=5)
+    con = store.open_writer(cfg.storage, wait_seconds=5)
     try:
-        store.sync_config(con, cfg, [m for m in site_data.memberships() if m.subject in ("llama", "GPT-4")])
+        store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(),
+                          [m for m in site_data.memberships() if m.subject in ("llama", "GPT-4")])
         store.commit(con, [(batch, store.RunRecord("r1", "github_search", TODAY, "collect",
                                                     dt.datetime(2023, 8, 8, 2), None, "ok", {"search": 2}))])
     finally:
@@ -324,9 +324,9 @@ def test_long_series_are_weekly_and_short_ones_daily_per_metric(tmp_path):
     for i in range(10):
         day = TODAY - dt.timedelta(days=9 - i)
         batch.add(day, "repo_count", "llama", 100 + i)
-    con = store.open_writer(cfg, wait_seconds=5)
+    con = store.open_writer(cfg.storage, wait_seconds=5)
     try:
-        store.sync_config(con, cfg, site_data.memberships()[:6])
+        store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(), site_data.memberships()[:6])
         store.commit(con, [(batch, store.RunRecord("r1", "github_repos", TODAY, "collect",
                                                     dt.datetime(2023, 8, 8, 2), None, "ok", {}))])
     finally:

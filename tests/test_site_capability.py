@@ -185,7 +185,7 @@ def test_as_of_keeps_only_boards_collected_by_then(site, tmp_path):
 
 def test_empty_states_name_the_backfill_and_the_config_it_needs(tmp_path):
     cfg = site_data.make_site_config(tmp_path)
-    con = store.open_writer(cfg, wait_seconds=5)  # the schema, nothing collected
+    con = store.open_writer(cfg.storage, wait_seconds=5)  # the schema, nothing collected
     con.close()
     build_site(cfg, today=TODAY)
     text = (cfg.site_dir / "capability.html").read_text(encoding="utf-8")

@@ -163,6 +163,7 @@ def test_search_pacing_follows_announced_budget(fake, world):
     from collectors.errors import RateLimitExhausted
     from collectors.fake.github import Limits
     from collectors.http import HttpClient
+    from collectors.settings import HttpSettings
 
     world.part("github").limits = Limits(search=(30, 4, 3))  # 4 per 3-second window without a token
     world.part("github").add_series("llama", days("2023-01-01", 5, 1))
@@ -172,7 +173,7 @@ def test_search_pacing_follows_announced_budget(fake, world):
         sleeps.append(s)
         time.sleep(s)
 
-    client = HttpClient({"max_wait_seconds": 5, "retries": 0}, sleep=sleep)
+    client = HttpClient(HttpSettings(max_wait_seconds=5, retries=0), sleep=sleep)
     url = f"{fake.url}/github/search/repositories"
     params = {"q": "llama", "per_page": 1}
     for _ in range(6):  # more calls than one window allows
@@ -181,7 +182,7 @@ def test_search_pacing_follows_announced_budget(fake, world):
     assert sum(sleeps) > 0  # paced / waited, as announced
     assert fake.count(r"/search/repositories", status=403) == 0  # never ran into the limit
 
-    strict = HttpClient({"max_wait_seconds": 0.1, "retries": 0}, sleep=sleep)
+    strict = HttpClient(HttpSettings(max_wait_seconds=0.1, retries=0), sleep=sleep)
     world.part("github").limits = Limits(search=(30, 1, 60))
     strict.get(url, source="github", resource="search", params=params)
     before = fake.count(r"/search/repositories")
@@ -442,6 +443,7 @@ def test_body_cut_short_is_retried(tmp_path):
     import threading
 
     from collectors.http import HttpClient
+    from collectors.settings import HttpSettings
 
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -461,7 +463,7 @@ def test_body_cut_short_is_retried(tmp_path):
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
-    client = HttpClient({"retries": 2, "backoff_seconds": 0.01, "timeout_seconds": 5})
+    client = HttpClient(HttpSettings(retries=2, backoff_seconds=0.01, timeout_seconds=5))
     r = client.get(f"http://127.0.0.1:{port}/search", source="github", resource="search")
     assert r.json()["total_count"] == 7
     t.join(timeout=5)
@@ -471,9 +473,10 @@ def test_body_cut_short_is_retried(tmp_path):
 
 def test_token_is_bound_to_its_first_host(fake, world):
     from collectors.http import HttpClient
+    from collectors.settings import HttpSettings
 
     world.part("github").add_series("llama", days("2023-01-01", 3, 1))
-    client = HttpClient({"retries": 0})
+    client = HttpClient(HttpSettings(retries=0))
     url = f"{fake.url}/github/search/repositories"
     other = url.replace("127.0.0.1", "localhost")
     client.get(url, source="github", resource="search", params={"q": "llama"}, token=CANARY)

@@ -17,15 +17,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
 
-from collectors.base import Batch, Membership, Observation, Subject
-from jobs.config import Config
+from collectors.base import Batch, Observation, Subject
 from warehouse import db, migrations
 from warehouse.metrics import METRICS
+from warehouse.settings import StorageSettings
 
 log = logging.getLogger("ecotrend.warehouse")
 
@@ -56,15 +56,15 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def open_writer(cfg: Config, wait_seconds: float | None = None,
+def open_writer(storage: StorageSettings, wait_seconds: float | None = None,
                 say: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
     """Open for writing (brief!), apply migrations, refresh the catalogue and merge spooled rows."""
-    wait = cfg.storage.lock_wait_seconds if wait_seconds is None else wait_seconds
-    con = db.connect(cfg.database, read_only=False, wait_seconds=wait, say=say)
+    wait = storage.lock_wait_seconds if wait_seconds is None else wait_seconds
+    con = db.connect(storage.database, read_only=False, wait_seconds=wait, say=say)
     try:
         migrations.migrate(con)
         _sync_catalogue(con)
-        merge_pending(con, cfg)
+        merge_pending(con, storage)
     except Exception:
         con.close()
         raise
@@ -104,20 +104,38 @@ def _sync_catalogue(con: duckdb.DuckDBPyConnection) -> None:
         insert_arrow(con, table, "INSERT INTO metrics BY NAME SELECT * FROM _batch")
 
 
-def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config, memberships: Iterable[Membership]) -> None:
+@dataclass(frozen=True)
+class EcosystemRow:
+    """One family as the ``ecosystems`` table holds it."""
+
+    key: str
+    label: str
+    color: str
+    first_release: str | None = None  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One release event as the ``events`` table holds it."""
+
+    day: str  # YYYY-MM-DD
+    label: str
+    ecosystem: str = ""
+
+
+def sync_config(con: duckdb.DuckDBPyConnection, ecosystems: Sequence[EcosystemRow], events: Sequence[EventRow],
+                memberships: Iterable[Any]) -> None:
     """Make ecosystems, events and memberships mirror the config (the config is their truth)."""
     ecos = pa.table({
-        "ecosystem": [e.key for e in cfg.ecosystems],
-        "label": [e.label for e in cfg.ecosystems],
-        "color": [e.color for e in cfg.ecosystems],
+        "ecosystem": [e.key for e in ecosystems],
+        "label": [e.label for e in ecosystems],
+        "color": [e.color for e in ecosystems],
         "first_release": [dt.date.fromisoformat(e.first_release) if e.first_release else None
-                          for e in cfg.ecosystems],
-        "position": list(range(len(cfg.ecosystems))),
+                          for e in ecosystems],
+        "position": list(range(len(ecosystems))),
     })
-    seen_events = {}
-    for ev in cfg.events:
-        seen_events[(ev.day, ev.label)] = ev
-    events = pa.table({
+    seen_events = {(ev.day, ev.label): ev for ev in events}
+    events_t = pa.table({
         "day": [dt.date.fromisoformat(e.day) for e in seen_events.values()],
         "label": [e.label for e in seen_events.values()],
         "ecosystem": [e.ecosystem or None for e in seen_events.values()],
@@ -131,7 +149,7 @@ def sync_config(con: duckdb.DuckDBPyConnection, cfg: Config, memberships: Iterab
         con.execute("DELETE FROM ecosystems")
         insert_arrow(con, ecos, "INSERT INTO ecosystems BY NAME SELECT * FROM _batch")
         con.execute("DELETE FROM events")
-        insert_arrow(con, events, "INSERT INTO events BY NAME SELECT * FROM _batch")
+        insert_arrow(con, events_t, "INSERT INTO events BY NAME SELECT * FROM _batch")
         con.execute("DELETE FROM memberships")
         insert_arrow(con, mems, "INSERT INTO memberships BY NAME SELECT * FROM _batch")
 
@@ -246,9 +264,9 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def spool(cfg: Config, items: list[tuple[Batch | None, RunRecord]]) -> Path:
+def spool(storage: StorageSettings, items: list[tuple[Batch | None, RunRecord]]) -> Path:
     """Write a run's rows to pending_dir atomically; merged on the next successful open."""
-    folder = cfg.pending_dir
+    folder = storage.pending_dir
     folder.mkdir(parents=True, exist_ok=True)
     payload = {
         "version": 1,
@@ -301,9 +319,9 @@ def _load_spool(path: Path) -> list[tuple[Batch | None, RunRecord]]:
     return out
 
 
-def merge_pending(con: duckdb.DuckDBPyConnection, cfg: Config) -> int:
+def merge_pending(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> int:
     """Merge spooled runs, oldest first; a merged file is deleted only after its commit."""
-    folder = cfg.pending_dir
+    folder = storage.pending_dir
     if not folder.is_dir():
         return 0
     merged = 0

@@ -1,0 +1,155 @@
+"""The settings collectors need, declared once: each field's type, default and allowed range.
+
+These are frozen, typed dataclasses.  ``jobs/config.py`` alone reads the TOML file, checks every value
+against the declarations here (type from the annotation, range and form from the field's metadata)
+and builds them; collectors only read them.  A default or a range is written nowhere else.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+def setting(default: Any, *, lo: float | None = None, hi: float | None = None, form: str = "",
+            help: str = "") -> Any:
+    """A settings field: its default, an inclusive range for numbers, and a form for strings.
+
+    ``form`` names a check in ``jobs/config.py``: ``url`` (http(s) address, trailing / dropped),
+    ``url?`` (the same, or empty), ``date`` (YYYY-MM-DD), ``owner/name``, ``name`` (letters, digits,
+    ``_ . -``), ``domain``.
+    """
+    meta = {"lo": lo, "hi": hi, "form": form, "help": help}
+    if isinstance(default, (list, tuple)):
+        return field(default=tuple(default), metadata=meta)
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def read_token(env_name: str) -> str | None:
+    """The secret named by a ``token_env`` setting, from the environment (never from the file)."""
+    value = os.environ.get(env_name, "").strip() if env_name else ""
+    return value or None
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """[http]: the shared client's manners and bounds."""
+
+    max_wait_seconds: float = setting(900, lo=0, hi=86_400, help="longest wait for a rate-limit reset")
+    timeout_seconds: float = setting(30, lo=0.1, hi=600)
+    retries: int = setting(3, lo=0, hi=20)
+    backoff_seconds: float = setting(2, lo=0, hi=600)
+    secondary_wait_seconds: float = setting(60, lo=0, hi=3600)
+    max_response_bytes: int = setting(50_000_000, lo=1024, hi=2_000_000_000)
+
+
+@dataclass(frozen=True)
+class GithubSettings:
+    """[github]: REST API and scraped pages."""
+
+    api_url: str = setting("https://api.github.com", form="url")
+    web_url: str = setting("https://github.com", form="url")
+    token_env: str = setting("GITHUB_TOKEN")
+    web_pause_seconds: float = setting(1.0, lo=0, hi=60, help="gap between scraped page requests")
+
+    def token(self) -> str | None:
+        return read_token(self.token_env)
+
+
+@dataclass(frozen=True)
+class HuggingfaceSettings:
+    """[huggingface]: the Hub API."""
+
+    endpoint: str = setting("https://huggingface.co", form="url")
+    token_env: str = setting("HF_TOKEN")
+    top_models: int = setting(10, lo=0, hi=1000, help="per family, tracked model by model")
+
+    def token(self) -> str | None:
+        return read_token(self.token_env)
+
+
+@dataclass(frozen=True)
+class PypiSettings:
+    """[pypi]: pypistats.org."""
+
+    api_url: str = setting("https://pypistats.org/api", form="url")
+    requests_per_minute: float = setting(30, lo=0.01, hi=10_000)
+
+
+@dataclass(frozen=True)
+class NpmSettings:
+    """[npm]: the npm download counts API."""
+
+    api_url: str = setting("https://api.npmjs.org", form="url")
+    start: str = setting("2023-01-01", form="date")
+
+
+@dataclass(frozen=True)
+class ArenaSettings:
+    """[arena]: the leaderboard Space and dataset on the Hub."""
+
+    endpoint: str = setting("", form="url?", help="empty: [huggingface] endpoint")
+    space: str = setting("lmarena-ai/arena-leaderboard", form="owner/name")
+    dataset: str = setting("lmarena-ai/leaderboard-dataset", form="owner/name")
+    dataset_config: str = setting("text", form="name")
+    dataset_split: str = setting("full", form="name")
+    category: str = setting("overall", form="name")
+    score_columns: tuple[str, ...] = setting(("Arena Elo rating", "Arena Score"))
+    not_tracked: tuple[str, ...] = setting(())
+    # license text -> {open_weights, commercial_use}; checked by jobs/config.py
+    licenses: Mapping[str, Mapping[str, bool]] = setting({})
+
+
+@dataclass(frozen=True)
+class ModelscopeSettings:
+    """[modelscope]: model pages on ModelScope."""
+
+    site: str = setting("modelscope.cn", form="domain")
+    api_url: str = setting("", form="url?", help="empty: https://{site}")
+
+
+@dataclass(frozen=True)
+class Family:
+    """One [[ecosystem]]: its identity and what each source tracks for it."""
+
+    key: str
+    label: str
+    color: str = "#888888"
+    first_release: str = ""
+    github_queries: tuple[str, ...] = ()  # the first is the family's repo count
+    github_repos: tuple[str, ...] = ()
+    hf_searches: tuple[str, ...] = ()
+    hf_authors: tuple[str, ...] = ()
+    hf_models: tuple[str, ...] = ()
+    hf_base_models: tuple[str, ...] = ()
+    pypi_packages: tuple[str, ...] = ()
+    npm_packages: tuple[str, ...] = ()
+    trending_keywords: tuple[str, ...] = ()
+    trending_exclude: tuple[str, ...] = ()
+    leaderboard_aliases: tuple[str, ...] = ()  # glob patterns on Arena model names
+    modelscope_models: tuple[str, ...] = ()
+    dependents: tuple[str, ...] = ()  # "owner/repo" or "owner/repo:package" (GitHub "Used by")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a collector may read of the configuration."""
+
+    http: HttpSettings = field(default_factory=HttpSettings)
+    github: GithubSettings = field(default_factory=GithubSettings)
+    huggingface: HuggingfaceSettings = field(default_factory=HuggingfaceSettings)
+    pypi: PypiSettings = field(default_factory=PypiSettings)
+    npm: NpmSettings = field(default_factory=NpmSettings)
+    arena: ArenaSettings = field(default_factory=ArenaSettings)
+    modelscope: ModelscopeSettings = field(default_factory=ModelscopeSettings)
+    ecosystems: tuple[Family, ...] = ()
+
+    def secrets(self) -> list[str]:
+        """Token values to redact wherever text leaves the process."""
+        return [t for t in (self.github.token(), self.huggingface.token()) if t]
+
+    def distinct(self, attr: str) -> list[str]:
+        """Every value of one per-family list, in config order, each once."""
+        return list(dict.fromkeys(v for eco in self.ecosystems for v in getattr(eco, attr)))
