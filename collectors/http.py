@@ -98,6 +98,12 @@ def parse_budget(headers: dict[str, str], now: float) -> tuple[str | None, Budge
 class HttpClient:
     """The shared session.  ``get`` returns a :class:`Response` or raises a SourceError subclass."""
 
+    replaying = False  # True on ReplayClient: answers come from the raw archive, not the network
+
+    def archived_urls(self, source: str) -> list[str]:
+        """The URLs a replayed day holds for ``source``; none on the network."""
+        return []
+
     def __init__(self, http_cfg: HttpSettings | None = None, archive: Archive | None = None,
                  secrets: list[str] | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
@@ -163,10 +169,20 @@ class HttpClient:
             if gap > 0:  # pacing is always waited out: it is at most one window long
                 self._sleep_interruptibly(gap)
 
+    def _space(self, host: str, resource: str, min_interval: float) -> None:
+        """At least ``min_interval`` seconds since the last call to (host, resource)."""
+        last = self.budget(host, resource).last_call
+        if min_interval > 0 and last:
+            gap = last + min_interval - self.clock()
+            if gap > 0:
+                self._sleep_interruptibly(gap)
+
     # -- requests ------------------------------------------------------------------------------
     def get(self, url: str, *, source: str, resource: str = "core", params: dict | list | None = None,
             headers: dict[str, str] | None = None, token: str | None = None,
-            allow_redirects: bool = True, ok: tuple[int, ...] = (200,), archive: bool = True) -> Response:
+            allow_redirects: bool = True, ok: tuple[int, ...] = (200,), archive: bool = True,
+            min_interval: float = 0.0) -> Response:
+        """GET ``url``; ``min_interval`` spaces calls to one (host, resource) that announces no budget."""
         prepared = requests.Request("GET", url, params=params, headers=headers or {}).prepare()
         full_url = prepared.url
         host = urlsplit(full_url).netloc
@@ -189,6 +205,7 @@ class HttpClient:
             if self.interrupted():
                 raise Interrupted()
             self._pace(host, resource, source)
+            self._space(host, resource, min_interval)
             attempt += 1
             with self._lock:
                 self.requests[(source, resource)] += 1
@@ -321,6 +338,11 @@ class HttpClient:
 class ReplayClient:
     """Serves a day's archived responses in place of the network (``collect --from-archive``)."""
 
+    replaying = True
+
+    def archived_urls(self, source: str) -> list[str]:
+        return [rec.url for recs in self.by_source.get(source, {}).values() for rec in recs[:1]]
+
     def __init__(self, run_dirs: dict[str, Any]):
         self.by_source = {src: load_run(d) for src, d in run_dirs.items() if d is not None}
         self._served: Counter[tuple[str, str]] = Counter()
@@ -335,7 +357,8 @@ class ReplayClient:
 
     def get(self, url: str, *, source: str, resource: str = "core", params: dict | list | None = None,
             headers: dict[str, str] | None = None, token: str | None = None,
-            allow_redirects: bool = True, ok: tuple[int, ...] = (200,), archive: bool = True) -> Response:
+            allow_redirects: bool = True, ok: tuple[int, ...] = (200,), archive: bool = True,
+            min_interval: float = 0.0) -> Response:
         full_url = requests.Request("GET", url, params=params).prepare().url
         key = request_key("GET", full_url)
         records: list[ArchivedResponse] = self.by_source.get(source, {}).get(key, [])

@@ -21,7 +21,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
-from collectors.pypi import archived, configured
 from collectors.settings import Settings
 
 EARLIEST = dt.date(2015, 1, 10)
@@ -114,7 +113,7 @@ class Npm:
                 yield Membership(eco.key, self.source, p, "member")
 
     def packages(self, cfg: Settings) -> list[str]:
-        return configured(cfg, "npm_packages")
+        return cfg.distinct("npm_packages")
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
         """A daily increment: one range for the unscoped packages together, one per scoped one."""
@@ -208,7 +207,7 @@ class Npm:
                 starts[pkg] = max(EARLIEST, reread)
             else:
                 starts[pkg] = self._start(ctx)
-        replay = archived(ctx, self.source)
+        replay = ctx.http.archived_urls(self.source) if ctx.http.replaying else None
         calls = plan(starts, end) if replay is None else calls_of(replay)
         self.stopped = False
         last, failed = self.run_calls(ctx, batch, calls)

@@ -9,13 +9,12 @@ so a day is never stored twice.
 
 pypistats asks clients to fetch an endpoint at most once a day and limits by IP (about 30 requests
 a minute, announced in no header): a package fetched today is not fetched again today (state
-``fetched:{pkg}``), and calls are spaced by ``[pypi] requests_per_minute``.
+``fetched:{pkg}``), and the client spaces calls by ``[pypi] requests_per_minute``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -31,39 +30,6 @@ REREAD_DAYS = 3
 def normalise(name: str) -> str:
     """PyPI's normalised project name (PEP 503), which pypistats expects."""
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def configured(cfg: Settings, attr: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for eco in cfg.ecosystems:
-        for p in getattr(eco, attr):
-            seen.setdefault(p, None)
-    return list(seen)
-
-
-def archived(ctx: Context, source: str) -> list[str] | None:
-    """The URLs archived for ``source`` when replaying a day (``collect --from-archive``), else None."""
-    by_source = getattr(ctx.http, "by_source", None)
-    if by_source is None:
-        return None
-    return [rec.url for recs in by_source.get(source, {}).values() for rec in recs[:1]]
-
-
-class Pacer:
-    """Spaces calls to a source that announces no budget: at most ``per_minute`` calls a minute."""
-
-    def __init__(self, per_minute: float, sleep: Any = time.sleep):
-        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
-        self.sleep = sleep
-        self.last: float | None = None
-
-    def wait(self) -> None:
-        now = time.monotonic()
-        if self.last is not None and self.interval:
-            gap = self.last + self.interval - now
-            if gap > 0:
-                self.sleep(gap)
-        self.last = time.monotonic()
 
 
 def parse_overall(data: Any, pkg: str) -> dict[dt.date, int]:
@@ -97,31 +63,26 @@ class Pypi:
                 yield Membership(eco.key, self.source, normalise(p), "member")
 
     def packages(self, cfg: Settings) -> list[str]:
-        return list(dict.fromkeys(normalise(p) for p in configured(cfg, "pypi_packages")))
+        return list(dict.fromkeys(normalise(p) for p in cfg.distinct("pypi_packages")))
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"overall": len(self.packages(cfg))}
 
-    def fetch(self, ctx: Context, pkg: str, pacer: Pacer) -> dict[dt.date, int]:
-        if archived(ctx, self.source) is None:  # no pacing when replaying the archive
-            pacer.wait()
+    def fetch(self, ctx: Context, pkg: str) -> dict[dt.date, int]:
         url = f"{ctx.settings.pypi.api_url}/packages/{quote(pkg, safe='')}/overall"
-        resp = ctx.http.get(url, source=self.source, resource="overall", params={"mirrors": "false"})
+        resp = ctx.http.get(url, source=self.source, resource="overall", params={"mirrors": "false"},
+                            min_interval=60.0 / ctx.settings.pypi.requests_per_minute)
         return parse_overall(resp.json(), pkg)
-
-    def _pacer(self, ctx: Context) -> Pacer:
-        return Pacer(float(ctx.settings.pypi.requests_per_minute), getattr(ctx.http, "sleep", time.sleep))
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        pacer = self._pacer(ctx)
         today = ctx.day.isoformat()
         tries = Attempts(batch)
-        replay = archived(ctx, self.source)
-        if replay is not None:  # re-parse what the day's run fetched, every row of it
+        if ctx.http.replaying:  # re-parse what the day's run fetched, every row of it
+            replay = ctx.http.archived_urls(self.source)  # re-parse what the day's run fetched, every row of it
             for pkg in self.packages(ctx.settings):
                 if any(f"/packages/{quote(pkg, safe='')}/overall" in u for u in replay):
-                    series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p, pacer))
+                    series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p))
                     if series is not None:
                         self._store(batch, pkg, series, None, None)
             tries.finish("packages")
@@ -129,7 +90,7 @@ class Pypi:
         for pkg in self.packages(ctx.settings):
             if ctx.get_state(self.source, f"fetched:{pkg}") == today:
                 continue  # pypistats updates once a day; today's answer is already stored
-            series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p, pacer))
+            series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p))
             if series is None:
                 continue
             through = ctx.get_state(self.source, f"through:{pkg}")
@@ -159,14 +120,13 @@ class Pypi:
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """Every day pypistats still has within [since, until]; one batch (window) per package."""
-        pacer = self._pacer(ctx)
         today = ctx.day.isoformat()
         for pkg in self.packages(ctx.settings):
             batch = Batch(self.source)
             if ctx.get_state(self.source, f"full:{pkg}") == today:
                 continue  # today's full answer is already stored
             try:
-                series = self.fetch(ctx, pkg, pacer)
+                series = self.fetch(ctx, pkg)
             except (NetworkUnavailable, RateLimitExhausted):
                 raise
             except SourceError as exc:

@@ -8,8 +8,6 @@ it is parsed, so a fixed selector can re-parse the day with ``ecotrend collect -
 from __future__ import annotations
 
 import re
-import threading
-import time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -24,8 +22,6 @@ HTML_HEADERS = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 
 _NUMBER_RE = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*([kKmMbB])?$")
 _SCALE = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
-_last_call: dict[str, float] = {}
-_pace_lock = threading.Lock()
 
 
 def collapse(text: str | None) -> str:
@@ -71,26 +67,10 @@ def markup_changed(collector: str, url: str, what: str, selector: str, day: str)
         f"`ecotrend collect --from-archive {day} --source {collector}`")
 
 
-def pause(ctx: Context, host: str) -> None:
-    """Keep at least ``[github] web_pause_seconds`` between page requests to one host."""
-    if not hasattr(ctx.http, "archive"):  # replaying the archive: no network, no need to wait
-        return
-    gap = ctx.settings.github.web_pause_seconds
-    with _pace_lock:
-        wait = _last_call.get(host, 0.0) + gap - time.monotonic()
-    while wait > 0:
-        if ctx.interrupted():
-            return  # the client raises Interrupted on the next request
-        time.sleep(min(wait, 0.5))
-        wait -= 0.5
-    with _pace_lock:
-        _last_call[host] = time.monotonic()
-
-
 def get_page(ctx: Context, url: str, *, source: str, params: dict | None = None) -> Response:
     """One page through the shared client: identified User-Agent, paced, 429 honoured, archived."""
-    pause(ctx, urlsplit(url).netloc)
-    resp = ctx.http.get(url, source=source, resource=RESOURCE, params=params, headers=dict(HTML_HEADERS))
+    resp = ctx.http.get(url, source=source, resource=RESOURCE, params=params, headers=dict(HTML_HEADERS),
+                        min_interval=ctx.settings.github.web_pause_seconds)
     if b"</html>" not in resp.body[-512:].lower():
         # a page cut short still parses, with rows or counts missing: never count from it
         raise UpstreamError(f"truncated page: {short(resp.url)} ends before </html>; nothing stored")

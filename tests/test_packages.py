@@ -4,7 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from collectors.errors import SourceError
+from collectors.pypi import Pypi
 from conftest import query_db, run_cli
 
 D = dt.date(2026, 11, 20)
@@ -298,11 +303,24 @@ def test_npm_plan_stays_within_limits_and_takes_the_fewest_calls():
                      "@s/c": end - dt.timedelta(days=2)}, end)) == 2
 
 
-def test_pypi_pacer_spaces_calls_to_the_configured_rate():
-    from collectors.pypi import Pacer
+def test_pypi_calls_are_spaced_to_the_configured_rate(fake):
+    from collectors.http import HttpClient
+    from collectors.settings import HttpSettings, PypiSettings, Settings
 
+    now = [1000.0]
     slept: list[float] = []
-    pacer = Pacer(30, sleep=slept.append)
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    http = HttpClient(HttpSettings(retries=0), sleep=sleep, clock=lambda: now[0])
+    settings = Settings(pypi=PypiSettings(api_url=f"{fake.url}/pypistats/api", requests_per_minute=30))
+    ctx = SimpleNamespace(settings=settings, http=http)
+    waited = []
     for _ in range(3):
-        pacer.wait()
-    assert len(slept) == 2 and all(1.9 < s <= 2.0 for s in slept)
+        before = sum(slept)
+        with pytest.raises(SourceError):
+            Pypi().fetch(ctx, "not-a-tracked-package")
+        waited.append(sum(slept) - before)
+    assert waited == [0, pytest.approx(2.0), pytest.approx(2.0)]  # 30 a minute: 2 s apart

@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from collectors import github_dependents as gd
+from collectors.errors import UpstreamError
 from collectors.github_trending import matches, parse_rows
 from collectors.web_common import parse_count
 from jobs.config import ConfigError, parse_config
@@ -352,11 +353,10 @@ def test_fixture_pages_are_the_pages_the_fake_serves():
 
 
 # -- politeness -------------------------------------------------------------------------------------
-def test_page_requests_are_paced_per_host(monkeypatch, tmp_path):
-    """Consecutive page requests to one host are spaced by web_pause_seconds (fake clock, no waiting)."""
-    from types import SimpleNamespace
-
-    from collectors import web_common
+def test_page_requests_are_spaced_per_host(fake):
+    """Scraped pages keep [github] web_pause_seconds apart per host, on the client's own clock."""
+    from collectors.http import HttpClient, ReplayClient
+    from collectors.settings import HttpSettings
 
     now = [1000.0]
     slept: list[float] = []
@@ -365,20 +365,20 @@ def test_page_requests_are_paced_per_host(monkeypatch, tmp_path):
         slept.append(s)
         now[0] += s
 
-    monkeypatch.setattr(web_common.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(web_common.time, "sleep", sleep)
-    monkeypatch.setattr(web_common, "_last_call", {})
-    cfg = parse_config({"github": {"web_pause_seconds": 2}}, tmp_path / "e.toml")
-    ctx = SimpleNamespace(config=cfg, http=SimpleNamespace(archive=None), interrupted=lambda: False)
-    web_common.pause(ctx, "github.com")
+    client = HttpClient(HttpSettings(retries=0), sleep=sleep, clock=lambda: now[0])
+    page = f"{fake.url}/pypistats/api/packages/nope/overall"
+    get = lambda url: client.get(url, source="web", resource="web", ok=(200, 404), min_interval=2)
+    get(page)
     assert slept == []  # the first request goes at once
     now[0] += 0.5
-    web_common.pause(ctx, "github.com")
+    get(page)
     assert sum(slept) == pytest.approx(1.5)  # 2 s after the previous one
-    web_common.pause(ctx, "example.org")  # another host has its own spacing
+    get(page.replace("127.0.0.1", "localhost"))  # another host has its own spacing
     assert sum(slept) == pytest.approx(1.5)
-    replay = SimpleNamespace(config=cfg, http=SimpleNamespace(), interrupted=lambda: False)
-    web_common.pause(replay, "github.com")  # replaying the archive never waits
+    replay = ReplayClient({})
+    assert replay.replaying and not client.replaying
+    with pytest.raises(UpstreamError, match="not in the archive"):  # replaying never waits
+        replay.get(page, source="web", resource="web", min_interval=2)
     assert sum(slept) == pytest.approx(1.5)
 
 
