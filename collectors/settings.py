@@ -75,7 +75,7 @@ class PypiSettings:
     """[pypi]: pypistats.org."""
 
     api_url: str = setting("https://pypistats.org/api", form="url")
-    requests_per_minute: float = setting(30, lo=0.01, hi=10_000)
+    requests_per_minute: float = setting(30, lo=0.01, hi=1_000_000)
 
 
 @dataclass(frozen=True)

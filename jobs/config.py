@@ -67,6 +67,7 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings, "alerts": AlertSettings, "arena": ArenaSettings,
     "modelscope": ModelscopeSettings,
 }
+SECTION_KEYS: dict[str, set[str]] = {sec: {f.name for f in dataclasses.fields(cls)} for sec, cls in SECTIONS.items()}
 
 
 @dataclass(frozen=True)

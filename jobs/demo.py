@@ -16,14 +16,14 @@ import sys
 import time
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import collectors
 from collectors.fake import scenario
 from collectors.fake.server import FakeUpstream
 from collectors.fake.world import World
 from jobs import logs, runner
-from jobs.config import DEFAULT_CONFIG, SECTIONS, load_config
+from jobs.config import DEFAULT_CONFIG, SECTION_KEYS, Config, load_config
 from jobs.config import dump_toml as config_dump_toml
 
 MARKER = ".ecotrend-demo"
@@ -78,22 +78,22 @@ def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[s
     data["http"] = {**data.get("http", {}), "max_wait_seconds": 30, "timeout_seconds": 20, "retries": 2,
                     "backoff_seconds": 0.05, "secondary_wait_seconds": 1}
     for section, keys in fake.config_urls().items():
-        if section not in SECTIONS:
+        if section not in SECTION_KEYS:
             continue
         sec = data.setdefault(section, {})
         for k, v in keys.items():
-            if k in SECTIONS[section]:
+            if k in SECTION_KEYS[section]:
                 sec[k] = v
-        if "token_env" in SECTIONS[section]:
+        if "token_env" in SECTION_KEYS[section]:
             sec["token_env"] = f"ECOTREND_DEMO_{section.upper()}_TOKEN"  # a real token never goes out
     # the fake announces generous budgets; sources paced by a configured rate go full speed too
     fast = {"github": {"web_pause_seconds": 0}, "pypi": {"requests_per_minute": 100_000}}
     for section, keys in fast.items():
         for k, v in keys.items():
-            if k in SECTIONS.get(section, {}):
+            if k in SECTION_KEYS.get(section, {}):
                 data.setdefault(section, {})[k] = v
     data["alerts"] = {"command": ""}
-    return {k: v for k, v in data.items() if k in SECTIONS or k in ("ecosystem", "event")}
+    return {k: v for k, v in data.items() if k in SECTION_KEYS or k in ("ecosystem", "event")}
 
 
 def demo_today(cfg: Any, now: dt.date | None = None) -> dt.date:
@@ -137,30 +137,8 @@ def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None =
         filled = scenario.fill(world, fams, start, today, scale=SCALE)
         print(f"demo: simulated {len(fams)} families from {start} to {today} "
               f"({'; '.join(f'{k}: {v}' for k, v in filled.items())}) in {time.monotonic() - started:.1f}s")
-        able = [n for n, c in collectors.REGISTRY.items() if hasattr(c, "backfill")]
-        rc = 0
-        if able and not stop():
-            t0 = time.monotonic()
-            out = runner.backfill(cfg, start, first_sim - dt.timedelta(days=1), able,
-                                  first_sim - dt.timedelta(days=1), stop=stop, say=say)
-            rows = sum(r.rows_written for r in out.records)
-            bad = [r.collector for r in out.records if r.status != "ok"]
-            print(f"demo: backfill {start}..{first_sim - dt.timedelta(days=1)} ({', '.join(able)}): {rows} rows "
-                  f"in {time.monotonic() - t0:.1f}s" + (f"; not ok: {', '.join(bad)}" if bad else ""))
-            rc = 3 if bad else rc
-        names = collectors.names()
-        for i in range(days):
-            if stop():
-                break
-            day = first_sim + dt.timedelta(days=i)
-            world.set_today(day)
-            t0 = time.monotonic()
-            out = runner.collect(cfg, day, names, mode="run", stop=stop, say=say)
-            rows = sum(r.rows_written for r in out.records)
-            bad = [f"{r.collector} ({r.status})" for r in out.records if r.status != "ok"]
-            print(f"demo: daily run {day}: {rows} rows in {time.monotonic() - t0:.1f}s"
-                  + (f"; not ok: {', '.join(bad)}" if bad else ""))
-            rc = 3 if bad else rc
+        rc = max(_backfill_history(cfg, start, first_sim, stop, say),
+                 _daily_runs(cfg, world, first_sim, days, stop, say))
         if stop():
             print("ecotrend demo: interrupted", file=sys.stderr)
             return 130
@@ -174,4 +152,39 @@ def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None =
     print(f"demo: finished in {time.monotonic() - started:.1f}s; all data simulated, kept in {folder}")
     print(f"open the site: {index.as_uri()}")
     print(f"query it:      ecotrend sql --config {cfg_path} \"SELECT * FROM ecosystem_daily LIMIT 10\"")
+    return rc
+
+
+def _backfill_history(cfg: Config, start: dt.date, first_sim: dt.date, stop: runner.StopFlag,
+                      say: Callable[[str], None]) -> int:
+    """Rebuild the simulated history before the first simulated day; 3 when a collector was not ok."""
+    able = [n for n, c in collectors.REGISTRY.items() if hasattr(c, "backfill")]
+    if not able or stop():
+        return 0
+    last = first_sim - dt.timedelta(days=1)
+    t0 = time.monotonic()
+    out = runner.backfill(cfg, start, last, able, last, stop=stop, say=say)
+    rows = sum(r.rows_written for r in out.records)
+    bad = [r.collector for r in out.records if r.status != "ok"]
+    print(f"demo: backfill {start}..{last} ({', '.join(able)}): {rows} rows "
+          f"in {time.monotonic() - t0:.1f}s" + (f"; not ok: {', '.join(bad)}" if bad else ""))
+    return 3 if bad else 0
+
+
+def _daily_runs(cfg: Config, world: World, first_sim: dt.date, days: int, stop: runner.StopFlag,
+                say: Callable[[str], None]) -> int:
+    """The daily job on each simulated day, the fake upstream's clock moved along; 3 when one was not ok."""
+    rc = 0
+    for i in range(days):
+        if stop():
+            break
+        day = first_sim + dt.timedelta(days=i)
+        world.set_today(day)
+        t0 = time.monotonic()
+        out = runner.collect(cfg, day, collectors.names(), mode="run", stop=stop, say=say)
+        rows = sum(r.rows_written for r in out.records)
+        bad = [f"{r.collector} ({r.status})" for r in out.records if r.status != "ok"]
+        print(f"demo: daily run {day}: {rows} rows in {time.monotonic() - t0:.1f}s"
+              + (f"; not ok: {', '.join(bad)}" if bad else ""))
+        rc = 3 if bad else rc
     return rc

@@ -176,7 +176,7 @@ def test_dependents_page_parsers_on_saved_variants():
 def test_dependents_config_validated(tmp_path, entry, ok):
     raw = {"ecosystem": [{"key": "llama", "label": "LLaMA", "dependents": [entry]}]}
     if ok:
-        assert parse_config(raw, tmp_path / "e.toml").ecosystems[0].dependents == [entry]
+        assert parse_config(raw, tmp_path / "e.toml").ecosystems[0].dependents == (entry,)
     else:
         with pytest.raises(ConfigError, match="dependents: .* is not owner/repo or owner/repo:package"):
             parse_config(raw, tmp_path / "e.toml")
