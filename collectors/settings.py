@@ -37,21 +37,23 @@ def read_token(env_name: str) -> str | None:
 class HttpSettings:
     """[http]: the shared client's manners and bounds."""
 
-    max_wait_seconds: float = setting(900, lo=0, hi=86_400, help="longest wait for a rate-limit reset")
-    timeout_seconds: float = setting(30, lo=0.1, hi=600)
-    retries: int = setting(3, lo=0, hi=20)
-    backoff_seconds: float = setting(2, lo=0, hi=600)
-    secondary_wait_seconds: float = setting(60, lo=0, hi=3600)
-    max_response_bytes: int = setting(50_000_000, lo=1024, hi=2_000_000_000)
+    max_wait_seconds: float = setting(900, lo=0, hi=86_400,
+                                      help="longest wait for a rate-limit reset before a source is stopped")
+    timeout_seconds: float = setting(30, lo=0.1, hi=600, help="per-request timeout")
+    retries: int = setting(3, lo=0, hi=20, help="retries on 5xx, timeouts and resets")
+    backoff_seconds: float = setting(2, lo=0, hi=600, help="first retry delay, doubling each time")
+    secondary_wait_seconds: float = setting(
+        60, lo=0, hi=3600, help="wait after a secondary limit without `retry-after` (doubles each time)")
+    max_response_bytes: int = setting(50_000_000, lo=1024, hi=2_000_000_000, help="larger answers are refused")
 
 
 @dataclass(frozen=True)
 class GithubSettings:
     """[github]: REST API and scraped pages."""
 
-    api_url: str = setting("https://api.github.com", form="url")
-    web_url: str = setting("https://github.com", form="url")
-    token_env: str = setting("GITHUB_TOKEN")
+    api_url: str = setting("https://api.github.com", form="url", help="GitHub REST API")
+    web_url: str = setting("https://github.com", form="url", help="github.com pages (dependents, trending)")
+    token_env: str = setting("GITHUB_TOKEN", help="environment variable holding the token")
     web_pause_seconds: float = setting(1.0, lo=0, hi=60, help="gap between scraped page requests")
 
     def token(self) -> str | None:
@@ -62,8 +64,8 @@ class GithubSettings:
 class HuggingfaceSettings:
     """[huggingface]: the Hub API."""
 
-    endpoint: str = setting("https://huggingface.co", form="url")
-    token_env: str = setting("HF_TOKEN")
+    endpoint: str = setting("https://huggingface.co", form="url", help="Hugging Face Hub")
+    token_env: str = setting("HF_TOKEN", help="environment variable holding the token")
     top_models: int = setting(10, lo=0, hi=1000, help="per family, tracked model by model")
 
     def token(self) -> str | None:
@@ -74,16 +76,17 @@ class HuggingfaceSettings:
 class PypiSettings:
     """[pypi]: pypistats.org."""
 
-    api_url: str = setting("https://pypistats.org/api", form="url")
-    requests_per_minute: float = setting(30, lo=0.01, hi=1_000_000)
+    api_url: str = setting("https://pypistats.org/api", form="url", help="pypistats API")
+    requests_per_minute: float = setting(
+        30, lo=0.01, hi=1_000_000, help="calls to pypistats are spaced to this rate (it announces no budget)")
 
 
 @dataclass(frozen=True)
 class NpmSettings:
     """[npm]: the npm download counts API."""
 
-    api_url: str = setting("https://api.npmjs.org", form="url")
-    start: str = setting("2023-01-01", form="date")
+    api_url: str = setting("https://api.npmjs.org", form="url", help="npm downloads API")
+    start: str = setting("2023-01-01", form="date", help="first day to backfill")
 
 
 @dataclass(frozen=True)
@@ -91,22 +94,25 @@ class ArenaSettings:
     """[arena]: the leaderboard Space and dataset on the Hub."""
 
     endpoint: str = setting("", form="url?", help="empty: [huggingface] endpoint")
-    space: str = setting("lmarena-ai/arena-leaderboard", form="owner/name")
-    dataset: str = setting("lmarena-ai/leaderboard-dataset", form="owner/name")
-    dataset_config: str = setting("text", form="name")
-    dataset_split: str = setting("full", form="name")
-    category: str = setting("overall", form="name")
-    score_columns: tuple[str, ...] = setting(("Arena Elo rating", "Arena Score"))
-    not_tracked: tuple[str, ...] = setting(())
+    space: str = setting("lmarena-ai/arena-leaderboard", form="owner/name", help="the Space with dated tables")
+    dataset: str = setting(
+        "lmarena-ai/leaderboard-dataset", form="owner/name", help="the dataset with the history as Parquet")
+    dataset_config: str = setting("text", form="name", help="the dataset's config (arena)")
+    dataset_split: str = setting("full", form="name", help="the dataset's split")
+    category: str = setting("overall", form="name", help="the board category stored")
+    score_columns: tuple[str, ...] = setting(("Arena Elo rating", "Arena Score"),
+                                             help="names the score column has had in the Space's tables")
+    not_tracked: tuple[str, ...] = setting((), help="glob patterns of model names never reported as unmapped")
     # license text -> {open_weights, commercial_use}; checked by jobs/config.py
-    licenses: Mapping[str, Mapping[str, bool]] = setting({})
+    licenses: Mapping[str, Mapping[str, bool]] = setting(
+        {}, help="license text → `{ open_weights, commercial_use }`")
 
 
 @dataclass(frozen=True)
 class ModelscopeSettings:
     """[modelscope]: model pages on ModelScope."""
 
-    site: str = setting("modelscope.cn", form="domain")
+    site: str = setting("modelscope.cn", form="domain", help="ModelScope's domain")
     api_url: str = setting("", form="url?", help="empty: https://{site}")
 
 

@@ -20,3 +20,27 @@ def test_readme_opens_with_run_and_test_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (docs.README.parent / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_readme_config_defaults_are_the_declared_ones():
+    """Every `[section] key | default` row of README states the default its settings dataclass declares."""
+    import re
+
+    from jobs.config import SECTIONS, defaults
+
+    text = docs.README.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `\[(\w+)\] (\w+)`((?:, `\w+`)*) \| ([^|]+) \|", text, re.M)
+    assert len(rows) > 20, "the README's config tables were not found"
+    checked = 0
+    for section, first, more, cell in rows:
+        keys = [first, *re.findall(r"`(\w+)`", more)]
+        stated = re.findall(r"`([^`]*)`", cell)
+        assert len(stated) == len(keys), (section, keys, cell)
+        declared = defaults(SECTIONS[section])
+        for key, value in zip(keys, stated):
+            want = declared[key]
+            want = '""' if want == "" else "[]" if want == [] else \
+                "[" + ", ".join(f'"{v}"' for v in want) + "]" if isinstance(want, list) else str(want)
+            assert value.replace(" ", "") == want.replace(" ", ""), f"[{section}] {key}: README {value}, code {want}"
+            checked += 1
+    assert checked > 30
