@@ -120,17 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def today_from(args: argparse.Namespace) -> dt.date:
-    if getattr(args, "today", None):
-        return args.today
-    env = os.environ.get("ECOTREND_TODAY", "").strip()
-    if env:
-        try:
-            return dt.date.fromisoformat(env)
-        except ValueError:
-            from jobs.commands import UsageError
+    """The day a snapshot is filed under: --today, else $ECOTREND_TODAY, else the UTC date; never later
+    than the UTC date (a day that has not begun has no snapshot to take)."""
+    from jobs.commands import UsageError
 
+    now = dt.datetime.now(dt.UTC).date()
+    day, where = getattr(args, "today", None), "--today"
+    env = os.environ.get("ECOTREND_TODAY", "").strip()
+    if day is None and env:
+        where = "ECOTREND_TODAY"
+        try:
+            day = dt.date.fromisoformat(env)
+        except ValueError:
             raise UsageError(f"ECOTREND_TODAY='{env}' is not a day (YYYY-MM-DD)") from None
-    return dt.datetime.now(dt.UTC).date()
+    if day is not None and day > now:
+        raise UsageError(f"{where} {day} is later than today's UTC date ({now}): nothing can be collected "
+                         "for a day that has not begun")
+    return day or now
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -141,7 +147,8 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "collect" and args.list:
         return c.sources_list()
     if args.command == "demo":
-        return c.cmd_demo(args.config, args.today or None, args.dir, args.days, args.verbose)
+        return c.cmd_demo(args.config, today_from(args) if args.today else None, args.dir, args.days,
+                          args.verbose)
     cfg = load_config(args.config)
     today = today_from(args)
     from jobs.runner import secrets

@@ -56,6 +56,15 @@ def print_outcome(outcome: runner.Outcome, started: float) -> None:
     logging.getLogger("ecotrend").info(line)  # one line per run in data/logs/ too
 
 
+def say_token_costs(cfg: Config, names: list[str]) -> None:
+    """Once, before any request: what running without a GitHub or Hub token will cost."""
+    from jobs import tokens
+
+    for line in tokens.notices(cfg, names):
+        say(line)
+        logging.getLogger("ecotrend").info(line)
+
+
 def cmd_collect(cfg: Config, today: dt.date, sources: list[str] | None, from_archive: dt.date | None
                 ) -> int:
     started = time.monotonic()
@@ -132,15 +141,25 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
         columns = [d[0] for d in cur.description]
         rows = cur.fetchall()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if not write and ("read-only" in first or "read only" in first or "disabled by configuration" in first
-                          or "configuration has been locked" in first):
-            first += " (the warehouse is opened read-only; add --write to change it)"
-        raise CommandError(f"SQL error: {first}") from None
+        raise CommandError(sql_error(exc, write)) from None
     finally:
         con.close()
     print(render(columns, rows, fmt))
     return EXIT_OK
+
+
+SQL_HINTS = ("Did you mean", "Candidate bindings")  # DuckDB's suggestion lines, kept under the error
+
+
+def sql_error(exc: Exception, write: bool) -> str:
+    """DuckDB's error as its first line plus its hint lines ("Did you mean …", "Candidate bindings: …")."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()] or [type(exc).__name__]
+    first = lines[0]
+    if not write and ("read-only" in first or "read only" in first or "disabled by configuration" in first
+                      or "configuration has been locked" in first):
+        first += " (the warehouse is opened read-only; add --write to change it)"
+    hints = [f"  {ln}" for ln in lines[1:] if ln.startswith(SQL_HINTS)]
+    return "\n".join([f"SQL error: {first}", *hints])
 
 
 class CommandError(Exception):
@@ -271,6 +290,10 @@ def cmd_config_check(cfg: Config) -> int:
     for sec, label in (("github", "GitHub"), ("huggingface", "Hugging Face")):
         env = getattr(cfg, sec).token_env
         print(f"{label} token ({env}): {'set' if cfg.token(sec) else 'not set'}")
+    from jobs import tokens
+
+    for line in tokens.notices(cfg, collectors.names()):
+        print(f"  {line}")
     alert = (cfg.alerts.command or "").strip()
     print(f"schedule: daily at {cfg.schedule.time} {cfg.schedule.timezone} ('ecotrend schedule'); "
           f"alerts: {alert if alert else 'none ([alerts] command is empty)'}")

@@ -68,6 +68,7 @@ class Plan:
     missed: list[dt.date] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # why a due day is not attempted now
     error: str = ""  # the check itself could not finish
+    exit_code: int = 0  # what `schedule --once` exits with: the run's (3 when a source failed), 1 if it could not run
 
     def __bool__(self) -> bool:
         return self.today is not None or bool(self.missed)
@@ -175,23 +176,35 @@ class Daemon:
                 return Plan(error=f"cannot read the run log: {exc}")
             for why in p.waiting:
                 log.info("%s: %s", trigger, why)
-            if p.today is not None and not self.stop():
-                log.info("%s: %s is due; running the daily job", trigger, p.today)
-                self._run_day(p.today)
-            if p.missed and not self.stop():
-                log.info("%s: catching up %d missed day(s): %s", trigger, len(p.missed),
-                         ", ".join(str(d) for d in p.missed))
-                self._catch_up(p.missed, self.clock().astimezone(dt.UTC).date())
+            self._run_due(p, trigger)
             return p
         except RunLocked as exc:
             self.say(f"ecotrend schedule: {exc}; looking again at the next tick")
-            return Plan(waiting=[str(exc)])
+            return Plan(waiting=[str(exc)], exit_code=1)
         except Exception as exc:  # the scheduler must outlive one bad check
             log.debug("%s: check failed", trigger, exc_info=True)  # the traceback goes to the log file
             self.say(f"ecotrend schedule: check failed: {type(exc).__name__}: {exc}")
             return Plan(error=f"check failed: {type(exc).__name__}: {exc}")
         finally:
             self.busy.release()
+
+
+    def _run_due(self, p: Plan, trigger: str) -> None:
+        """Today's job, then the missed days; the plan keeps the worst exit code, and a failed catch-up
+        alerts like a failed run does."""
+        if p.today is not None and not self.stop():
+            log.info("%s: %s is due; running the daily job", trigger, p.today)
+            p.exit_code = max(p.exit_code, self._run_day(p.today) or 0)
+        if p.missed and not self.stop():
+            log.info("%s: catching up %d missed day(s): %s", trigger, len(p.missed),
+                     ", ".join(str(d) for d in p.missed))
+            today = self.clock().astimezone(dt.UTC).date()
+            outcome = self._catch_up(p.missed, today)
+            if getattr(outcome, "failed", False):
+                from jobs import alerts
+
+                p.exit_code = max(p.exit_code, 3)
+                alerts.maybe_alert(self.cfg, outcome, today)
 
 
 def build_scheduler(daemon: Daemon, tick_minutes: float = TICK_MINUTES) -> Any:
@@ -228,11 +241,11 @@ def serve(cfg: Config, once: bool = False, clock: Callable[[], dt.datetime] | No
             p = daemon.check("once")
         finally:
             stop.restore()
-        if p is not None and p.error:
+        if p is None or p.error:
             return 1  # said on stderr already
-        if p is not None and not p:
+        if not p:
             print("nothing due" if not p.waiting else f"nothing run now: {'; '.join(p.waiting)}")
-        return 130 if stop() else 0
+        return 130 if stop() else p.exit_code
     sched = build_scheduler(daemon, tick_minutes)
 
     def on_signal(signum: int, frame: Any) -> None:
