@@ -27,6 +27,9 @@ from warehouse.store import EcosystemRow, EventRow
 DEFAULT_CONFIG = "ecotrend.toml"
 REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# The Hub still serves ids from before namespaces ("gpt2", "bert-base-uncased"), many answering 307 to
+# their namespaced name: both forms are accepted, and the collector records the name it lands on.
+HUB_ID_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*/)?[A-Za-z0-9][A-Za-z0-9._-]*$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -315,10 +318,14 @@ def _check_family(where: str, eco: Family) -> None:
         for v in getattr(eco, k):
             if not any(ch.isalnum() for ch in v):
                 raise ConfigError(f"{where}.{k}: '{v}' has no letter or digit to match")
-    for k in ("hf_models", "hf_base_models", "modelscope_models"):
+    for model in eco.modelscope_models:
+        if not MODEL_RE.match(model):
+            raise ConfigError(f"{where}.modelscope_models: '{model}' is not owner/model")
+    for k in ("hf_models", "hf_base_models"):
         for model in getattr(eco, k):
-            if not MODEL_RE.match(model):
-                raise ConfigError(f"{where}.{k}: '{model}' is not owner/model")
+            if not HUB_ID_RE.match(model) or ".." in model:
+                raise ConfigError(f"{where}.{k}: '{model}' is not a Hub model id (owner/model, or a legacy "
+                                  "id such as gpt2)")
     for k in ("github_queries", "hf_searches", "hf_authors", "pypi_packages", "npm_packages",
               "trending_keywords", "leaderboard_aliases"):
         if any(not v.strip() for v in getattr(eco, k)):
