@@ -8,6 +8,7 @@ or *retry* a transient fault with backoff.  Budgets, limits and waits are the pa
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import re
@@ -36,10 +37,16 @@ NO_CONNECTION_MARKERS = ("Name or service not known", "Temporary failure in name
                          "Failed to resolve", "No route to host", "Connection refused")
 
 
-def user_agent() -> str:
-    from jobs import __version__
+def version() -> str:
+    """The installed package's version; a placeholder when running from an uninstalled checkout."""
+    try:
+        return importlib.metadata.version("ecotrend")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
 
-    return f"ecotrend/{__version__} (+https://github.com/ecotrend/ecotrend)"
+
+def user_agent() -> str:
+    return f"ecotrend/{version()} (+https://github.com/ecotrend/ecotrend)"
 
 
 @dataclass

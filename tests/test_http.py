@@ -3,7 +3,10 @@ when the network is gone, and replay from the archive.  Real HTTP on loopback, n
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -12,9 +15,10 @@ import pytest
 from collectors.archive import Archive, latest_run_dir
 from collectors.errors import Interrupted, NetworkUnavailable, NotFound, RateLimitExhausted, UpstreamError
 from collectors.fake.github import Limits
-from collectors.http import HttpClient, ReplayClient
+from collectors.http import HttpClient, ReplayClient, user_agent
 from collectors.pacing import Limit, Pacer, classify_limit, parse_budget
 from collectors.settings import HttpSettings
+from tests.conftest import ROOT
 
 NOW = 1_700_000_000.0
 
@@ -356,3 +360,12 @@ def test_replay_answers_as_the_live_run_did(fake, repo, tmp_path):
     assert replay.requests[("github", "core")] == 3
     assert sorted(replay.archived_urls("github")) == sorted([first.url, missing, repo])
     assert replay.archived_urls("npm") == []
+
+
+# -- identity ---------------------------------------------------------------------------------------
+def test_user_agent_names_the_installed_version_without_importing_jobs():
+    assert user_agent().startswith(f"ecotrend/{importlib.metadata.version('ecotrend')} (+https://")
+    code = "import sys, collectors.http as h; h.HttpClient(); print('jobs' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT),
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
