@@ -110,7 +110,9 @@ class FakeUpstream:
         return f"http://{host}:{port}"
 
     def start(self) -> "FakeUpstream":
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-upstream", daemon=True)
+        # a short poll: stop() returns within it (the default half second adds up over a test suite)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
+                                       name="fake-upstream", daemon=True)
         self.thread.start()
         return self
 
@@ -163,6 +165,9 @@ class FakeUpstream:
             "modelscope": {"api_url": f"{self.url}/modelscope"},
             "arena": {"endpoint": f"{self.url}/hfspaces"},
         }
+
+
+POLL_SECONDS = 0.02
 
 
 def _handler_for(server: FakeUpstream) -> type[BaseHTTPRequestHandler]:
