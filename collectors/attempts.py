@@ -1,10 +1,10 @@
 """Per-subject attempts within one source: a failing subject is noted and the rest go on.
 
-A spent rate limit (``RateLimitExhausted``) stops the source's remaining calls but keeps what was
-already fetched: those figures are complete and correct, and the run reports the source as partial.
-No network at all (``NetworkUnavailable``) ends the source at once, as every call would fail; so does
-an error of a kind the collector names ``fatal`` (e.g. a scraped page whose markup changed, which
-every page shares).
+A spent rate limit (``RateLimitExhausted``), or the network lost after some subjects were fetched
+(``NetworkUnavailable``), stops the source's remaining calls but keeps what was already fetched: those
+figures are complete and correct, and the run reports the source as partial.  No network from the
+first call ends the source at once, as every call would fail; so does an error of a kind the
+collector names ``fatal`` (e.g. a scraped page whose markup changed, which every page shares).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from collectors.errors import NetworkUnavailable, RateLimitExhausted, SourceErro
 
 T = TypeVar("T")
 
-# (the spent limit, the subjects it left for the next run, first the one that met it) → the stop line
-StopLine = Callable[[RateLimitExhausted, list[str]], str]
+# (what stopped the source, the subjects it left for the next run, first the one that met it) → the stop line
+StopLine = Callable[[SourceError, list[str]], str]
 
 
 class Attempts:
@@ -27,7 +27,7 @@ class Attempts:
         self.tried = 0
         self.ok = 0
         self.skipped = 0
-        self.limit: RateLimitExhausted | None = None
+        self.limit: RateLimitExhausted | NetworkUnavailable | None = None  # what stopped the source
         self.deferred: list[str] = []  # ``what`` of each subject the spent limit left for the next run
 
     def run(self, what: str, fn: Callable[[], T]) -> T | None:
@@ -40,9 +40,9 @@ class Attempts:
         try:
             out = fn()
         except SourceError as exc:
-            if isinstance(exc, (NetworkUnavailable, *self.fatal)):
+            if isinstance(exc, self.fatal) or (isinstance(exc, NetworkUnavailable) and self.ok == 0):
                 raise
-            if isinstance(exc, RateLimitExhausted):
+            if isinstance(exc, (RateLimitExhausted, NetworkUnavailable)):
                 self.limit = exc
                 self.deferred.append(what)
             else:

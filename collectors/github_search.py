@@ -14,13 +14,13 @@ from collectors import github_backfill
 from collectors import github_common as gh
 from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import RateLimitExhausted
+from collectors.errors import SourceError
 from collectors.settings import Settings
 
 
 def deferred_line(qs: list[str]):
     """How a spent search budget is worded: the queries it leaves for the next run, the first five named."""
-    def line(exc: RateLimitExhausted, deferred: list[str]) -> str:
+    def line(exc: SourceError, deferred: list[str]) -> str:
         left = qs[len(qs) - len(deferred):]
         return (f"{exc}; deferred {len(left)} of {len(qs)} queries: " + ", ".join(f"'{x}'" for x in left[:5])
                 + (" …" if len(left) > 5 else ""))
