@@ -79,7 +79,7 @@ def run(n_rows: int, tmp: Path, subjects: int = 10_000) -> dict[str, float]:
     n_daily = con.execute("SELECT count(*), sum(value) FROM ecosystem_daily").fetchone()[0]
     daily_s = time.perf_counter() - t1
     con.close()
-    from dashboards import site
+    from jobs import site
 
     t2 = time.perf_counter()
     pages = site.build_site(cfg, today=dt.date(2026, 11, 28))
