@@ -4,7 +4,7 @@ A collector is a module in ``collectors/`` with a class exposing ``name``, ``sou
 and ``collect(ctx) -> Batch`` (fetch + parse, in memory, no database writes).  Optionally
 ``backfill(ctx, since, until) -> Iterator[Batch]`` (one batch per finished window, each committed on
 its own so a kill loses at most the window in flight), ``memberships(cfg) -> rows`` and
-``estimate(cfg) -> {resource: calls}``.  The warehouse writes what a Batch holds.
+``estimate(cfg) -> {resource: calls}``.  The jobs hand what a Batch holds to the warehouse.
 """
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 from collectors.settings import Settings
 
 
-@dataclass
+# the columns of the observations a Batch holds, in this order
+OBSERVATION_COLUMNS = ("day", "source", "metric", "subject", "value", "method", "flags")
+
+
+@dataclass(frozen=True)
 class Observation:
+    """One fact, as ``Batch.observations`` shows it (a batch keeps its facts as columns)."""
+
     day: dt.date
     source: str
     metric: str
@@ -25,9 +31,6 @@ class Observation:
     value: float
     method: str = "snapshot"  # snapshot | backfill | derived | reference
     flags: str = ""  # comma-separated, e.g. "incomplete"
-
-    def key(self) -> tuple:
-        return (self.day, self.source, self.metric, self.subject, self.method)
 
 
 @dataclass
@@ -46,12 +49,19 @@ class Membership:
     role: str  # primary | member | tracked | item
 
 
+def _empty_columns() -> dict[str, list[Any]]:
+    return {name: [] for name in OBSERVATION_COLUMNS}
+
+
 @dataclass
 class Batch:
-    """Everything one collector learnt in one run or one backfill window."""
+    """Everything one collector learnt in one run or one backfill window.
+
+    The observations are kept as columns (one list per name in OBSERVATION_COLUMNS, appended by
+    ``add``), so writing a batch builds no object per fact.
+    """
 
     source: str
-    observations: list[Observation] = field(default_factory=list)
     subjects: list[Subject] = field(default_factory=list)
     # extra tables: name -> rows (dicts with the table's columns); upserted on the table's key
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -61,16 +71,27 @@ class Batch:
     failures: list[str] = field(default_factory=list)
     # informative lines for the run summary (deferred work, unavailable endpoints)
     notes: list[str] = field(default_factory=list)
+    _columns: dict[str, list[Any]] = field(default_factory=_empty_columns, repr=False)
 
     def add(self, day: dt.date, metric: str, subject: str, value: float | int | None,
             method: str = "snapshot", flags: str = "") -> None:
         if value is None:
             return
-        self.observations.append(Observation(day, self.source, metric, subject, float(value), method,
-                                             flags))
+        for name, v in zip(OBSERVATION_COLUMNS, (day, self.source, metric, subject, float(value), method, flags)):
+            self._columns[name].append(v)
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The observations as columns, name -> values in the order added (the batch's own lists: read only)."""
+        return dict(self._columns)
+
+    @property
+    def observations(self) -> list[Observation]:
+        """The observations one by one (a copy, for reading; ``add`` is how a fact goes in)."""
+        return [Observation(*row) for row in zip(*self._columns.values())]
 
     def extend(self, other: "Batch") -> None:
-        self.observations += other.observations
+        for name, values in other._columns.items():
+            self._columns[name] += values
         self.subjects += other.subjects
         for k, rows in other.tables.items():
             self.tables.setdefault(k, []).extend(rows)

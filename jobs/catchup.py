@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 from collections.abc import Callable
 
 import collectors
-from collectors.base import Batch
 from jobs import runner
 from jobs.config import Config
 from jobs.history import CATCHUP_MODE
-from jobs.lock import RunLock, lock_path
 from warehouse import store
 
 log = logging.getLogger("ecotrend.catchup")
@@ -34,51 +31,55 @@ def split(names: list[str] | None = None) -> tuple[list[str], list[str]]:
     return able, [n for n in names if n not in able]
 
 
-def catch_up(cfg: Config, days: list[dt.date], today: dt.date, stop: runner.StopFlag | None = None,
-             say: Callable[[str], None] | None = None, names: list[str] | None = None,
-             lock_wait: float | None = None) -> runner.Outcome:
-    """Backfill what can be rebuilt for ``days``, record the rest as gaps; return the outcome."""
-    say = say or (lambda m: print(m, file=sys.stderr))
-    stop = stop or runner.StopFlag()
-    days = sorted(set(days))
-    outcome = runner.Outcome()
-    if not days:
-        return outcome
-    able, unable = split(names)
-    by_name: dict[str, store.RunRecord] = {}
-    if able:
-        bf = runner.backfill(cfg, days[0], days[-1], able, today, stop=stop, say=say, lock_wait=lock_wait)
-        outcome.records += bf.records
-        outcome.spooled = bf.spooled
-        by_name = {r.collector: r for r in bf.records}
-    if stop() or outcome.interrupted:
-        # Nothing recorded for the days: the next start catches them up again.
-        outcome.lines = [f"catch-up of {len(days)} day(s) interrupted; the next start resumes it"]
-        return outcome
-    now = dt.datetime.now(dt.UTC)
-    items: list[tuple[Batch | None, store.RunRecord]] = []
+def _catchup_items(days: list[dt.date], able: list[str], unable: list[str],
+                   backfilled: dict[str, store.RunRecord], now: dt.datetime) -> list[store.Item]:
+    """Per missed day a ``catchup`` run: each able collector with its backfill's outcome, each other
+    one as a gap (a ``gaps`` row and a run of status ``gap``)."""
+    items: list[store.Item] = []
     for day in days:
         run_id = store.new_run_id(now) + f"-c{day:%Y%m%d}"
-        gap_rows = []
         for name in able:
-            bf_rec = by_name.get(name)
+            bf_rec = backfilled.get(name)
             status = bf_rec.status if bf_rec else "failed"
             error = (bf_rec.error if bf_rec else "backfill did not run") or "reconstructed by backfill"
             items.append((None, store.RunRecord(run_id, name, day, CATCHUP_MODE, now, now, status=status,
                                                 error=error)))
         for name in unable:
-            c = collectors.get(name)
-            gap_rows.append({"day": day, "collector": name, "source": c.source, "reason": GAP_REASON,
-                             "recorded_at": now.replace(tzinfo=None), "run_id": run_id})
+            source = collectors.get(name).source
+            gap = {"day": day, "collector": name, "source": source, "reason": GAP_REASON,
+                   "recorded_at": now.replace(tzinfo=None), "run_id": run_id}
             rec = store.RunRecord(run_id, name, day, CATCHUP_MODE, now, now, status="gap", error=GAP_REASON)
-            batch = Batch(c.source, tables={"gaps": [gap_rows[-1]]})
-            items.append((batch, rec))
-    wait = cfg.storage.lock_wait_seconds if lock_wait is None else lock_wait
-    with RunLock(lock_path(cfg.database), wait_seconds=wait):
-        runner.save(cfg, items, outcome, say)
-    span = f"{days[0]}" if len(days) == 1 else f"{days[0]}..{days[-1]}"
+            items.append((store.Rows(source, tables={"gaps": [gap]}), rec))
+    return items
+
+
+def catch_up(cfg: Config, days: list[dt.date], today: dt.date, stop: runner.StopFlag | None = None,
+             say: Callable[[str], None] | None = None, names: list[str] | None = None,
+             lock_wait: float | None = None) -> runner.Outcome:
+    """Backfill what can be rebuilt for ``days``, record the rest as gaps; return the outcome."""
+    tell = say or runner.to_stderr
+    flag = stop or runner.StopFlag()
+    missed = sorted(set(days))
+    outcome = runner.Outcome()
+    if not missed:
+        return outcome
+    able, unable = split(names)
+    backfilled: dict[str, store.RunRecord] = {}
+    if able:
+        bf = runner.backfill(cfg, missed[0], missed[-1], able, today, stop=flag, say=tell, lock_wait=lock_wait)
+        outcome.records += bf.records
+        outcome.spooled = bf.spooled
+        backfilled = {r.collector: r for r in bf.records}
+    if flag() or outcome.interrupted:
+        # Nothing recorded for the days: the next start catches them up again.
+        outcome.lines = [f"catch-up of {len(missed)} day(s) interrupted; the next start resumes it"]
+        return outcome
+    items = _catchup_items(missed, able, unable, backfilled, dt.datetime.now(dt.UTC))
+    with runner.run_lock(cfg, lock_wait):
+        runner.save(cfg, items, outcome, tell)
+    span = f"{missed[0]}" if len(missed) == 1 else f"{missed[0]}..{missed[-1]}"
     outcome.lines = [(f"catch-up {span}: backfilled {', '.join(able) or 'nothing'}; "
                      f"gaps recorded for {', '.join(unable) or 'nothing'}")]
-    outcome.lines += [runner._status_line(r) for r in outcome.records]
+    outcome.lines += runner.status_lines(outcome.records)
     log.info(outcome.lines[0])
     return outcome

@@ -12,14 +12,16 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
 
 import duckdb
 
 import collectors
 from collectors import archive as archive_mod
-from collectors.base import Batch, Context, Membership
+from collectors.base import BackfillCollector, Batch, Collector, Context, Membership
 from collectors.errors import Interrupted, SourceError
 from collectors.http import HttpClient, ReplayClient
 from jobs import history
@@ -111,8 +113,24 @@ def make_query(cfg: Config) -> Callable[[str, list | None], list[tuple]]:
     return query
 
 
-def save(cfg: Config, items: list[tuple[Batch | None, store.RunRecord]], outcome: Outcome,
-         say: Callable[[str], None], sync: bool = True) -> None:
+def to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run_lock(cfg: Config, lock_wait: float | None = None) -> RunLock:
+    """The one-writer lock of the warehouse, waited for ``lock_wait`` s ([storage] lock_wait_seconds if None)."""
+    return RunLock(lock_path(cfg.database),
+                   wait_seconds=cfg.storage.lock_wait_seconds if lock_wait is None else lock_wait)
+
+
+def rows_of(batch: Batch) -> store.Rows:
+    """What the warehouse writes of a collector's batch: its observation columns, subjects, tables, state."""
+    return store.Rows(batch.source, batch.columns(), [asdict(s) for s in batch.subjects], batch.tables,
+                      batch.state)
+
+
+def save(cfg: Config, items: Sequence[store.Item], outcome: Outcome, say: Callable[[str], None],
+         sync: bool = True) -> None:
     """Commit, or spool when the warehouse stays locked past its bound. Never drops rows."""
     try:
         con = store.open_writer(cfg.storage, say=say)
@@ -142,128 +160,171 @@ def _status_line(rec: store.RunRecord) -> str:
     return base + (f" — {rec.error}" if rec.error else "")
 
 
+def status_lines(records: Iterable[store.RunRecord]) -> list[str]:
+    return [_status_line(r) for r in records]
+
+
+@dataclass(frozen=True)
+class Session:
+    """One command's collecting: the config, its run id, the stop flag and where messages go."""
+
+    cfg: Config
+    run_id: str
+    stop: StopFlag
+    say: Callable[[str], None]
+
+    @classmethod
+    def start(cls, cfg: Config, stop: StopFlag | None = None, say: Callable[[str], None] | None = None
+              ) -> "Session":
+        return cls(cfg, store.new_run_id(), stop or StopFlag(), say or to_stderr)
+
+    def live_client(self, day: dt.date) -> HttpClient:
+        """The network client; every answer is archived under ``day`` and this run."""
+        hidden = secrets(self.cfg)
+        return HttpClient(self.cfg.http, archive_mod.Archive(self.cfg.raw_dir, day, self.run_id, hidden), hidden,
+                          interrupted=self.stop)
+
+    def context(self, http: Any, day: dt.date) -> Context:
+        """What a collector gets, with the warehouse's state as it is now."""
+        return Context(settings=self.cfg.collector_settings(), http=http, day=day, run_id=self.run_id,
+                       query=make_query(self.cfg), state=load_state(self.cfg), interrupted=self.stop)
+
+
+@contextmanager
+def _ending(rec: store.RunRecord, what: str, interrupted: str, failed: str = "{exc}"
+            ) -> Iterator[dict[str, Any]]:
+    """Record on ``rec`` how a collector's work was cut short: a signal, its source, or a bug (which
+    must not lose the other sources' rows).  The messages are templates filled with ``exc`` and with
+    what the body put in the dict it is given."""
+    told: dict[str, Any] = {}
+    try:
+        yield told
+    except Interrupted:
+        rec.status, rec.error = "interrupted", interrupted.format(**told)
+    except SourceError as exc:
+        rec.status, rec.error = "failed", failed.format(exc=exc, **told)
+    except Exception as exc:
+        log.debug("unexpected failure in %s", what, exc_info=True)
+        rec.status, rec.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _close(rec: store.RunRecord, c: Collector, http: Any, before: dict[Any, int]) -> None:
+    """Count the requests the collector made since ``before`` and mark the record's end."""
+    after = http.requests
+    rec.requests = {k[1]: after[k] - before.get(k, 0) for k in after
+                    if k[0] in (rec.collector, c.source) and after[k] - before.get(k, 0)}
+    rec.ended_at = dt.datetime.now(dt.UTC)
+
+
+def _collect_one(s: Session, ctx: Context, name: str, mode: str) -> tuple[Batch | None, store.RunRecord]:
+    c = collectors.get(name)
+    rec = store.RunRecord(s.run_id, name, ctx.day, mode, dt.datetime.now(dt.UTC))
+    batch: Batch | None = None
+    before = dict(ctx.http.requests)
+    if s.stop():
+        rec.status, rec.error = "interrupted", "stopped before it started"
+    else:
+        with _ending(rec, name, "stopped by signal; nothing of it stored"):
+            batch = c.collect(ctx)
+            rec.status = "partial" if batch.failures else "ok"
+            if batch.failures:
+                rec.error = "; ".join(batch.failures[:3]) + (
+                    f" (+{len(batch.failures) - 3} more)" if len(batch.failures) > 3 else "")
+    _close(rec, c, ctx.http, before)
+    return batch, rec
+
+
+def _collect_all(s: Session, ctx: Context, names: Iterable[str], mode: str) -> Outcome:
+    """Each collector in turn with no database open, then one commit of all they learnt."""
+    outcome = Outcome()
+    items: list[store.Item] = []
+    for name in names:
+        batch, rec = _collect_one(s, ctx, name, mode)
+        if batch is not None:
+            outcome.batches[name] = batch
+            for note in batch.notes:
+                log.info("%s: %s", name, note)
+        items.append((None if batch is None else rows_of(batch), rec))
+        outcome.records.append(rec)
+    save(s.cfg, items, outcome, s.say)
+    outcome.lines = status_lines(outcome.records)
+    return outcome
+
+
 def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collect",
             from_archive: dt.date | None = None, stop: StopFlag | None = None,
-            say: Callable[[str], None] | None = None, lock_wait: float | None = None,
-            write: bool = True) -> Outcome:
-    """Collect the named sources for ``day`` and store them; the daily job minus the site."""
-    say = say or (lambda m: print(m, file=sys.stderr))
-    stop = stop or StopFlag()
-    names = list(names)
-    run_id = store.new_run_id()
-    outcome = Outcome()
-    wait = cfg.storage.lock_wait_seconds if lock_wait is None else lock_wait
-    done_before = history.done_run_ids(cfg, day) if mode == "run" and write else set()
-    with RunLock(lock_path(cfg.database), wait_seconds=wait) as lock:
-        if lock.waited and mode == "run" and write and history.done_run_ids(cfg, day) - done_before:
+            say: Callable[[str], None] | None = None) -> Outcome:
+    """Collect the named sources for ``day`` and store them; the daily job minus the site.
+
+    With ``from_archive`` the sources are parsed again from that day's raw archive instead (replay).
+    """
+    if from_archive is not None:
+        return replay(cfg, day, names, from_archive, stop=stop, say=say)
+    s = Session.start(cfg, stop, say)
+    daily = mode == "run"
+    done_before = history.done_run_ids(cfg, day) if daily else set()
+    with run_lock(cfg) as lock:
+        if daily and lock.waited and history.done_run_ids(cfg, day) - done_before:
             # Another process (the scheduler, or a second manual run) collected this day while we
             # waited for the lock: never collect the same day twice in a row.
-            outcome.skipped = True
-            outcome.lines = [(f"{day}: collected by another ecotrend run while this one waited; "
-                              "nothing collected twice")]
-            return outcome
-        state = load_state(cfg)
-        if from_archive is not None:
-            dirs = {}
-            for n in names:
-                src = collectors.get(n).source
-                dirs[src] = archive_mod.latest_run_dir(cfg.raw_dir, from_archive, src)
-            http: Any = ReplayClient(dirs)
-            mode = "replay"
-        else:
-            arch = archive_mod.Archive(cfg.raw_dir, day, run_id, secrets(cfg))
-            http = HttpClient(cfg.http, arch, secrets(cfg), interrupted=stop)
-        ctx = Context(settings=cfg.collector_settings(), http=http, day=day, run_id=run_id, query=make_query(cfg),
-                      state=state,
-                      interrupted=stop)
-        items: list[tuple[Batch | None, store.RunRecord]] = []
-        for name in names:
-            c = collectors.get(name)
-            rec = store.RunRecord(run_id, name, day, mode, dt.datetime.now(dt.UTC))
-            batch: Batch | None = None
-            before = dict(http.requests)
-            if stop():
-                rec.status, rec.error = "interrupted", "stopped before it started"
-            else:
-                try:
-                    batch = c.collect(ctx)
-                    rec.status = "partial" if batch.failures else "ok"
-                    if batch.failures:
-                        rec.error = "; ".join(batch.failures[:3]) + (
-                            f" (+{len(batch.failures) - 3} more)" if len(batch.failures) > 3 else "")
-                except Interrupted:
-                    rec.status, rec.error = "interrupted", "stopped by signal; nothing of it stored"
-                except SourceError as exc:
-                    rec.status, rec.error = "failed", str(exc)
-                except Exception as exc:  # a bug must not lose the other sources' rows
-                    log.debug("unexpected failure in %s", name, exc_info=True)
-                    rec.status, rec.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
-            after = http.requests
-            keys = {k for k in after if k[0] in (name, c.source)}
-            rec.requests = {k[1]: after[k] - before.get(k, 0) for k in keys if after[k] - before.get(k, 0)}
-            rec.ended_at = dt.datetime.now(dt.UTC)
-            if batch is not None:
-                outcome.batches[name] = batch
-                for note in batch.notes:
-                    log.info("%s: %s", name, note)
-            items.append((batch, rec))
-            outcome.records.append(rec)
-        if write:
-            save(cfg, items, outcome, say)
-    outcome.lines = [_status_line(r) for r in outcome.records]
-    return outcome
+            return Outcome(skipped=True, lines=[f"{day}: collected by another ecotrend run while this one "
+                                                "waited; nothing collected twice"])
+        ctx = s.context(s.live_client(day), day)
+        return _collect_all(s, ctx, names, mode)
+
+
+def replay(cfg: Config, day: dt.date, names: Iterable[str], archive_day: dt.date | None = None,
+           stop: StopFlag | None = None, say: Callable[[str], None] | None = None) -> Outcome:
+    """Parse the named sources again from the raw archive of ``archive_day`` (``day`` if None), no
+    network, and store them for ``day`` as mode 'replay'."""
+    s = Session.start(cfg, stop, say)
+    chosen = list(names)
+    sources = [collectors.get(n).source for n in chosen]
+    with run_lock(cfg):
+        dirs = {src: archive_mod.latest_run_dir(cfg.raw_dir, archive_day or day, src) for src in sources}
+        return _collect_all(s, s.context(ReplayClient(dirs), day), chosen, "replay")
+
+
+def _backfill_one(s: Session, ctx: Context, c: BackfillCollector, name: str, window: tuple[dt.date, dt.date],
+                  outcome: Outcome) -> store.RunRecord:
+    """One collector's backfill, each finished window committed on its own; returns its run record."""
+    rec = store.RunRecord(s.run_id, name, ctx.day, "backfill", dt.datetime.now(dt.UTC))
+    before = dict(ctx.http.requests)
+    with _ending(rec, f"{name} backfill", "stopped by signal after {windows} windows",
+                 "{exc} (after {windows} windows; rerun to resume)") as told:
+        told["windows"] = 0
+        for batch in c.backfill(ctx, *window):
+            wrec = store.RunRecord(s.run_id, name, ctx.day, "backfill", rec.started_at, status="running")
+            # config and stale runs are synced with the first window, not with every one
+            save(s.cfg, [(rows_of(batch), wrec)], outcome, s.say, sync=(told["windows"] == 0))
+            rec.rows_written += wrec.rows_written
+            told["windows"] += 1
+            if batch.failures:
+                rec.status = "partial"
+                rec.error = "; ".join(batch.failures[:3])
+            if s.stop():
+                raise Interrupted()
+    _close(rec, c, ctx.http, before)
+    save(s.cfg, [(None, rec)], outcome, s.say)
+    return rec
 
 
 def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], day: dt.date,
              stop: StopFlag | None = None, say: Callable[[str], None] | None = None,
              lock_wait: float | None = None) -> Outcome:
     """Deep history where a source can rebuild it; each finished window is committed on its own."""
-    say = say or (lambda m: print(m, file=sys.stderr))
-    stop = stop or StopFlag()
-    run_id = store.new_run_id()
+    s = Session.start(cfg, stop, say)
     outcome = Outcome()
-    wait = cfg.storage.lock_wait_seconds if lock_wait is None else lock_wait
-    with RunLock(lock_path(cfg.database), wait_seconds=wait):
-        arch = archive_mod.Archive(cfg.raw_dir, day, run_id, secrets(cfg))
-        http = HttpClient(cfg.http, arch, secrets(cfg), interrupted=stop)
+    with run_lock(cfg, lock_wait):
+        http = s.live_client(day)
         for name in names:
             c = collectors.get(name)
-            fn = getattr(c, "backfill", None)
-            if fn is None:
+            if getattr(c, "backfill", None) is None:
                 continue
-            rec = store.RunRecord(run_id, name, day, "backfill", dt.datetime.now(dt.UTC))
-            ctx = Context(settings=cfg.collector_settings(), http=http, day=day, run_id=run_id, query=make_query(cfg),
-                          state=load_state(cfg), interrupted=stop)
-            before = dict(http.requests)
-            windows = 0
-            try:
-                for batch in fn(ctx, since, until):
-                    wrec = store.RunRecord(run_id, name, day, "backfill", rec.started_at, status="running")
-                    # config and stale runs are synced with the first window, not with every one
-                    save(cfg, [(batch, wrec)], outcome, say, sync=(windows == 0))
-                    rec.rows_written += wrec.rows_written
-                    windows += 1
-                    if batch.failures:
-                        rec.status = "partial"
-                        rec.error = "; ".join(batch.failures[:3])
-                    if stop():
-                        raise Interrupted()
-            except Interrupted:
-                rec.status, rec.error = "interrupted", f"stopped by signal after {windows} windows"
-            except SourceError as exc:
-                rec.status, rec.error = "failed", f"{exc} (after {windows} windows; rerun to resume)"
-            except Exception as exc:
-                log.debug("unexpected failure in %s backfill", name, exc_info=True)
-                rec.status, rec.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
-            after = http.requests
-            rec.requests = {k[1]: after[k] - before.get(k, 0) for k in after
-                            if k[0] in (name, c.source) and after[k] - before.get(k, 0)}
-            rec.ended_at = dt.datetime.now(dt.UTC)
-            save(cfg, [(None, rec)], outcome, say)
-            outcome.records.append(rec)
-            if stop():
+            outcome.records.append(_backfill_one(s, s.context(http, day), c, name, (since, until), outcome))
+            if s.stop():
                 break
-    outcome.lines = [_status_line(r) for r in outcome.records]
+    outcome.lines = status_lines(outcome.records)
     return outcome
 
 

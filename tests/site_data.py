@@ -14,12 +14,18 @@ from typing import Any
 
 from collectors.base import Batch, Membership, Subject
 from jobs.config import Config, load_config
+from jobs.runner import rows_of
 from warehouse import store
 
 D = dt.date.fromisoformat
 BACKFILL_RAN = dt.datetime(2023, 7, 5, 3, 0)
 FIRST_SNAPSHOT = D("2023-07-05")
 EVIL = '<script>alert("x")</script>'
+
+
+def write(con: Any, batch: Batch, run_id: str, day: dt.date, at: dt.datetime) -> int:
+    """Write a collector's batch as a run's commit does."""
+    return store.write(con, rows_of(batch), run_id, day, at)
 
 
 def ecosystems() -> list[dict[str, Any]]:
@@ -189,13 +195,13 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capabil
         store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(),
                           [m for m in memberships() if m.ecosystem in keys])
         con.execute("BEGIN TRANSACTION")
-        store.write_batch(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
-        store.write_batch(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
-        store.write_batch(con, article, "reference-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+        write(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+        write(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+        write(con, article, "reference-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         capability_days = capability_batches(cfg, evil) if capability else []
         for batch in capability_days:  # boards published before the daily runs began: loaded by a backfill
             if batch.observations[0].day < FIRST_SNAPSHOT:
-                store.write_batch(con, batch, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+                write(con, batch, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
         for name in ("github_search", "pypi"):
             store.write_run(con, store.RunRecord("backfill-1", name, FIRST_SNAPSHOT, "backfill", BACKFILL_RAN,
                                                  BACKFILL_RAN + dt.timedelta(minutes=3), "ok",
@@ -242,11 +248,11 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capabil
                     {"day": day, "period": "daily", "rank": 2, "repo": "openai/openai-python",
                      "description": "The official Python library for the OpenAI API", "language": "Python",
                      "stars": 11500 + 30 * t, "period_stars": 40}]
-            store.write_batch(con, gh, run_id, day, at)
-            store.write_batch(con, hf, run_id, day, at)
+            write(con, gh, run_id, day, at)
+            write(con, hf, run_id, day, at)
             for batch in capability_days:  # a board or a hub snapshot, stored the day it appeared
                 if batch.observations[0].day == day:
-                    store.write_batch(con, batch, run_id, day, at)
+                    write(con, batch, run_id, day, at)
             store.write_run(con, store.RunRecord(run_id, "github_search", day, "run", at,
                                                  at + dt.timedelta(seconds=20), "ok", {"search": 4}, 4))
             store.write_run(con, store.RunRecord(run_id, "github_repos", day, "run", at,

@@ -13,6 +13,7 @@ import pytest
 import vl_convert as vlc
 
 from collectors.base import Batch
+from jobs.runner import rows_of
 from jobs.site import build_site
 from tests import site_data
 from tests.conftest import run_cli
@@ -284,7 +285,7 @@ def _populate_small(cfg) -> None:
     try:
         store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(),
                           [m for m in site_data.memberships() if m.subject in ("llama", "GPT-4")])
-        store.commit(con, [(batch, store.RunRecord("r1", "github_search", TODAY, "collect",
+        store.commit(con, [(rows_of(batch), store.RunRecord("r1", "github_search", TODAY, "collect",
                                                     dt.datetime(2023, 8, 8, 2), None, "ok", {"search": 2}))])
     finally:
         con.close()
@@ -328,7 +329,7 @@ def test_long_series_are_weekly_and_short_ones_daily_per_metric(tmp_path):
     con = store.open_writer(cfg.storage, wait_seconds=5)
     try:
         store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(), site_data.memberships()[:6])
-        store.commit(con, [(batch, store.RunRecord("r1", "github_repos", TODAY, "collect",
+        store.commit(con, [(rows_of(batch), store.RunRecord("r1", "github_repos", TODAY, "collect",
                                                     dt.datetime(2023, 8, 8, 2), None, "ok", {}))])
     finally:
         con.close()

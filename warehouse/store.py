@@ -1,6 +1,7 @@
-"""The save half: write collected batches in one short transaction, or spool them when locked out.
+"""The save half: write collected rows in one short transaction, or spool them when locked out.
 
-Observations arrive as one Arrow table per commit and are upserted with ``INSERT … SELECT … ON
+A write takes ``Rows``: Arrow tables or plain columns (and a few row lists), no class of the
+collectors.  Observations are upserted as one Arrow table per write with ``INSERT … SELECT … ON
 CONFLICT`` keyed by (day, source, metric, subject, method): re-running a day changes nothing.
 When the warehouse stays locked past ``[storage] lock_wait_seconds`` (a DuckDB CLI session left
 open), the rows go to ``pending_dir`` as gzip JSON and are merged on the next successful open.
@@ -13,23 +14,23 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, Union
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from collectors.base import Batch, Observation, Subject
 from warehouse import db, migrations
 from warehouse.metrics import METRICS
 from warehouse.settings import StorageSettings
 
 log = logging.getLogger("ecotrend.warehouse")
 
-# Extra tables a Batch may carry: name -> key columns.  The tables are created by migrations.
+# Extra tables a write may carry: name -> key columns.  The tables are created by migrations.
 EXTRA_TABLE_KEYS: dict[str, list[str]] = {}
 EXTRA_TABLE_KEYS["gaps"] = ["day", "collector"]  # days a catch-up could not rebuild
 EXTRA_TABLE_KEYS["leaderboard"] = ["day", "arena", "model"]  # Arena boards (collectors/arena.py)
@@ -49,6 +50,70 @@ class RunRecord:
     requests: dict[str, int] = field(default_factory=dict)
     rows_written: int = 0
     error: str = ""
+
+
+# column name -> values (all of one length), or a list of rows (mappings of column name -> value)
+Columns = Mapping[str, Sequence[Any]]
+RowList = Sequence[Mapping[str, Any]]
+TableLike = Union[pa.Table, Columns, RowList]
+
+OBSERVATION_SCHEMA = pa.schema([("day", pa.date32()), ("source", pa.string()), ("metric", pa.string()),
+                                ("subject", pa.string()), ("value", pa.float64()), ("method", pa.string()),
+                                ("flags", pa.string())])
+OBSERVATION_KEY = ("day", "source", "metric", "subject", "method")
+SUBJECT_SCHEMA = pa.schema([(n, pa.string()) for n in ("source", "subject", "kind", "canonical")])
+
+
+@dataclass
+class Rows:
+    """What one source's run (or backfill window) writes.
+
+    ``observations`` has OBSERVATION_SCHEMA's columns (flags may be null for none), ``subjects``
+    SUBJECT_SCHEMA's (canonical empty for the configured name); ``tables`` maps an extra table
+    (EXTRA_TABLE_KEYS) to its rows; ``state`` is (key, value) pairs kept under ``source``.  Within
+    one write the last row given for a key wins.
+    """
+
+    source: str
+    observations: TableLike = field(default_factory=dict)
+    subjects: TableLike = field(default_factory=list)
+    tables: Mapping[str, TableLike] = field(default_factory=dict)
+    state: Mapping[str, str] = field(default_factory=dict)
+
+
+Item = tuple[Union[Rows, None], RunRecord]  # what one commit holds per collector: rows (or none) and its run
+
+
+def as_table(data: TableLike, schema: pa.Schema | None = None) -> pa.Table:
+    """An Arrow table from a table, columns or a row list; typed (and its columns chosen) by ``schema``."""
+    if isinstance(data, pa.Table):
+        return data if schema is None else data.select(schema.names).cast(schema)
+    if isinstance(data, Mapping):
+        if schema is None:
+            return pa.table(dict(data))
+        return pa.table({n: data.get(n, []) for n in schema.names}, schema=schema)
+    return pa.Table.from_pylist(list(data), schema=schema)
+
+
+def as_rows(data: TableLike) -> list[dict[str, Any]]:
+    """The same data as a list of rows."""
+    if isinstance(data, pa.Table):
+        return data.to_pylist()
+    if isinstance(data, Mapping):
+        return [dict(zip(data, values)) for values in zip(*data.values())]
+    return [dict(r) for r in data]
+
+
+def last_per_key(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """One row per key: the last one given (the last word of a run on a key wins), in first-seen order."""
+    if table.num_rows < 2:
+        return table
+    positions = table.select(list(keys)).append_column("_pos", pa.array(range(table.num_rows), pa.int64()))
+    groups = positions.group_by(list(keys), use_threads=False).aggregate([("_pos", "min"), ("_pos", "max")])
+    if groups.num_rows == table.num_rows:
+        return table
+    order = pc.sort_indices(groups["_pos_min"])
+    return table.take(groups["_pos_max"].take(order))
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -82,11 +147,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
-def insert_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str) -> None:
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, sql: str, params: list | None = None) -> None:
     """Run ``sql``, which reads the relation ``_batch``, with ``table`` registered under that name."""
     con.register("_batch", table)
     try:
-        con.execute(sql)
+        con.execute(sql, params)
     except duckdb.Error:
         # in an aborted transaction unregister fails too; keep the real error, not that one
         with suppress(duckdb.Error):
@@ -154,22 +219,14 @@ def sync_config(con: duckdb.DuckDBPyConnection, ecosystems: Sequence[EcosystemRo
         insert_arrow(con, mems, "INSERT INTO memberships BY NAME SELECT * FROM _batch")
 
 
-def _obs_table(obs: list[Observation], run_id: str, collected_at: dt.datetime) -> pa.Table:
-    dedup: dict[tuple, Observation] = {}
-    for o in obs:
-        dedup[o.key()] = o  # the last word of a run on a key wins
-    rows = list(dedup.values())
-    return pa.table({
-        "day": pa.array([o.day for o in rows], pa.date32()),
-        "source": pa.array([o.source for o in rows], pa.string()),
-        "metric": pa.array([o.metric for o in rows], pa.string()),
-        "subject": pa.array([o.subject for o in rows], pa.string()),
-        "value": pa.array([float(o.value) for o in rows], pa.float64()),
-        "method": pa.array([o.method for o in rows], pa.string()),
-        "flags": pa.array([o.flags or "" for o in rows], pa.string()),
-        "run_id": pa.array([run_id] * len(rows), pa.string()),
-        "collected_at": pa.array([collected_at.replace(tzinfo=None)] * len(rows), pa.timestamp("us")),
-    })
+def observation_table(observations: TableLike, run_id: str, collected_at: dt.datetime) -> pa.Table:
+    """The observations as the table holds them: one row per key, flags '' for none, run and time added."""
+    table = last_per_key(as_table(observations, OBSERVATION_SCHEMA), OBSERVATION_KEY)
+    n = table.num_rows
+    return (table.set_column(table.schema.get_field_index("flags"), "flags", pc.fill_null(table["flags"], ""))
+            .append_column("run_id", pa.repeat(pa.scalar(run_id, pa.string()), n))
+            .append_column("collected_at", pa.repeat(pa.scalar(collected_at.replace(tzinfo=None),
+                                                               pa.timestamp("us")), n)))
 
 
 def upsert_observations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
@@ -183,46 +240,51 @@ def upsert_observations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
     return table.num_rows
 
 
-def _upsert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]]) -> int:
-    if not rows:
+def _upsert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: TableLike) -> int:
+    table = as_table(rows)
+    if table.num_rows == 0:
         return 0
     keys = EXTRA_TABLE_KEYS[name]
-    dedup = {tuple(r[k] for k in keys): r for r in rows}
-    table = pa.Table.from_pylist(list(dedup.values()))
+    table = last_per_key(table, keys)
     cols = table.column_names
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
     conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     insert_arrow(con, table, f"INSERT INTO {name} BY NAME SELECT * FROM _batch "  # names from code
                              f"ON CONFLICT ({', '.join(keys)}) {conflict}")
-    return len(dedup)
+    return table.num_rows
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, day: dt.date,
-                collected_at: dt.datetime | None = None) -> int:
-    """Write one batch inside the caller's transaction; return the rows written."""
-    collected_at = collected_at or dt.datetime.now(dt.UTC)
-    n = upsert_observations(con, _obs_table(batch.observations, run_id, collected_at))
-    subjects = list({(s.source, s.subject): s for s in batch.subjects}.values())
-    if subjects:
-        insert_arrow(con, pa.table({
-            "source": [s.source for s in subjects], "subject": [s.subject for s in subjects],
-            "kind": [s.kind for s in subjects], "canonical": [s.canonical or s.subject for s in subjects],
-            "first_seen": pa.array([day] * len(subjects), pa.date32()),
-            "last_seen": pa.array([day] * len(subjects), pa.date32())}), """
-            INSERT INTO subjects BY NAME SELECT * FROM _batch
-            ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
-                canonical = excluded.canonical, last_seen = excluded.last_seen""")
-    for name, rows in batch.tables.items():
-        n += _upsert_rows(con, name, rows)
-    now = collected_at.replace(tzinfo=None)
-    if batch.state:
-        keys = list(batch.state)
-        insert_arrow(con, pa.table({
-            "source": [batch.source] * len(keys), "key": keys,
-            "value": pa.array([batch.state[k] for k in keys], pa.string()),
-            "updated_at": pa.array([now] * len(keys), pa.timestamp("us"))}),
-            """INSERT INTO state BY NAME SELECT * FROM _batch ON CONFLICT (source, key)
-               DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""")
+def _upsert_subjects(con: duckdb.DuckDBPyConnection, subjects: TableLike, day: dt.date) -> None:
+    table = last_per_key(as_table(subjects, SUBJECT_SCHEMA), ("source", "subject"))
+    if table.num_rows == 0:
+        return
+    insert_arrow(con, table, """
+        INSERT INTO subjects BY NAME
+        SELECT source, subject, kind, coalesce(nullif(canonical, ''), subject) AS canonical,
+               ?::DATE AS first_seen, ?::DATE AS last_seen FROM _batch
+        ON CONFLICT (source, subject) DO UPDATE SET kind = excluded.kind,
+            canonical = excluded.canonical, last_seen = excluded.last_seen""", [day, day])
+
+
+def _upsert_state(con: duckdb.DuckDBPyConnection, source: str, state: Mapping[str, str],
+                  updated_at: dt.datetime) -> None:
+    if not state:
+        return
+    insert_arrow(con, pa.table({"key": pa.array(list(state), pa.string()),
+                                "value": pa.array(list(state.values()), pa.string())}), """
+        INSERT INTO state BY NAME SELECT ? AS source, key, value, ? AS updated_at FROM _batch
+        ON CONFLICT (source, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at""",
+                 [source, updated_at.replace(tzinfo=None)])
+
+
+def write(con: duckdb.DuckDBPyConnection, rows: Rows, run_id: str, day: dt.date,
+          collected_at: dt.datetime | None = None) -> int:
+    """Write one source's rows inside the caller's transaction; return the rows written."""
+    at = collected_at or dt.datetime.now(dt.UTC)
+    n = upsert_observations(con, observation_table(rows.observations, run_id, at))
+    _upsert_subjects(con, rows.subjects, day)
+    n += sum(_upsert_rows(con, name, table) for name, table in rows.tables.items())
+    _upsert_state(con, rows.source, rows.state, at)
     return n
 
 
@@ -245,47 +307,50 @@ def close_stale_runs(con: duckdb.DuckDBPyConnection, current: set[str]) -> None:
                    WHERE status = 'running' AND NOT list_contains(?, run_id)""", [sorted(current)])
 
 
-def commit(con: duckdb.DuckDBPyConnection, items: list[tuple[Batch | None, RunRecord]]) -> int:
-    """Write batches and their run records in one transaction; all or nothing."""
+def commit(con: duckdb.DuckDBPyConnection, items: Sequence[Item]) -> int:
+    """Write rows and their run records in one transaction; all or nothing."""
     total = 0
     with transaction(con):
-        for batch, rec in items:
-            if batch is not None:
-                rec.rows_written = write_batch(con, batch, rec.run_id, rec.day)
+        for rows, rec in items:
+            if rows is not None:
+                rec.rows_written = write(con, rows, rec.run_id, rec.day)
                 total += rec.rows_written
             write_run(con, rec)
     return total
 
 
 # -- spooling -------------------------------------------------------------------------------------
+# A spool file (version 1) holds per item the source's rows — observations as lists in
+# OBSERVATION_SCHEMA's column order, subjects and extra tables as row objects, state as an object —
+# and the run record's fields, dates and times as ISO text.
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
     return v
 
 
-def spool(storage: StorageSettings, items: list[tuple[Batch | None, RunRecord]]) -> Path:
+def _json_rows(data: TableLike) -> list[dict[str, Any]]:
+    return [{k: _jsonable(v) for k, v in r.items()} for r in as_rows(data)]
+
+
+def _spooled_rows(rows: Rows) -> dict[str, Any]:
+    obs = as_table(rows.observations, OBSERVATION_SCHEMA).to_pydict()
+    return {
+        "source": rows.source,
+        "observations": [[_jsonable(v) for v in r] for r in zip(*obs.values())],
+        "subjects": as_rows(as_table(rows.subjects, SUBJECT_SCHEMA)),
+        "tables": {name: _json_rows(table) for name, table in rows.tables.items()},
+        "state": dict(rows.state),
+    }
+
+
+def spool(storage: StorageSettings, items: Sequence[Item]) -> Path:
     """Write a run's rows to pending_dir atomically; merged on the next successful open."""
     folder = storage.pending_dir
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "version": 1,
-        "items": [
-            {
-                "batch": None if b is None else {
-                    "source": b.source,
-                    "observations": [[o.day.isoformat(), o.source, o.metric, o.subject, o.value,
-                                      o.method, o.flags] for o in b.observations],
-                    "subjects": [asdict(s) for s in b.subjects],
-                    "tables": {k: [{kk: _jsonable(vv) for kk, vv in r.items()} for r in rows]
-                               for k, rows in b.tables.items()},
-                    "state": b.state,
-                },
-                "run": {**{k: _jsonable(v) for k, v in asdict(r).items()}},
-            }
-            for b, r in items
-        ],
-    }
+    payload = {"version": 1, "items": [{"batch": None if rows is None else _spooled_rows(rows),
+                                        "run": {k: _jsonable(v) for k, v in asdict(rec).items()}}
+                                       for rows, rec in items]}
     run_id = items[0][1].run_id if items else new_run_id()
     path = folder / f"{run_id}-{uuid.uuid4().hex[:4]}.json.gz"
     tmp = path.with_name(path.name + ".tmp")
@@ -295,28 +360,24 @@ def spool(storage: StorageSettings, items: list[tuple[Batch | None, RunRecord]])
     return path
 
 
-def _load_spool(path: Path) -> list[tuple[Batch | None, RunRecord]]:
+def _unspooled_rows(b: dict[str, Any]) -> Rows:
+    columns = {name: list(values) for name, values in zip(OBSERVATION_SCHEMA.names, zip(*b["observations"]))}
+    columns["day"] = [dt.date.fromisoformat(d) for d in columns.get("day", [])]
+    return Rows(b["source"], columns, b["subjects"], b["tables"], b["state"])
+
+
+def _unspooled_run(r: dict[str, Any]) -> RunRecord:
+    values = {f.name: r[f.name] for f in fields(RunRecord)}
+    return RunRecord(**{**values, "day": dt.date.fromisoformat(r["day"]),
+                        "started_at": dt.datetime.fromisoformat(r["started_at"]),
+                        "ended_at": dt.datetime.fromisoformat(r["ended_at"]) if r["ended_at"] else None})
+
+
+def _load_spool(path: Path) -> list[Item]:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         payload = json.load(fh)
-    out = []
-    for item in payload["items"]:
-        b = item["batch"]
-        batch = None
-        if b is not None:
-            batch = Batch(source=b["source"])
-            batch.observations = [Observation(dt.date.fromisoformat(r[0]), r[1], r[2], r[3], r[4], r[5],
-                                              r[6]) for r in b["observations"]]
-            batch.subjects = [Subject(**s) for s in b["subjects"]]
-            batch.tables = b["tables"]
-            batch.state = b["state"]
-        r = item["run"]
-        rec = RunRecord(run_id=r["run_id"], collector=r["collector"], day=dt.date.fromisoformat(r["day"]),
-                        mode=r["mode"], started_at=dt.datetime.fromisoformat(r["started_at"]),
-                        ended_at=dt.datetime.fromisoformat(r["ended_at"]) if r["ended_at"] else None,
-                        status=r["status"], requests=r["requests"], rows_written=r["rows_written"],
-                        error=r["error"])
-        out.append((batch, rec))
-    return out
+    return [(None if item["batch"] is None else _unspooled_rows(item["batch"]), _unspooled_run(item["run"]))
+            for item in payload["items"]]
 
 
 def merge_pending(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> int:
