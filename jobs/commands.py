@@ -56,15 +56,6 @@ def print_outcome(outcome: runner.Outcome, started: float) -> None:
     logging.getLogger("ecotrend").info(line)  # one line per run in data/logs/ too
 
 
-def say_token_costs(cfg: Config, names: list[str]) -> None:
-    """Once, before any request: what running without a GitHub or Hub token will cost."""
-    from jobs import tokens
-
-    for line in tokens.notices(cfg, names):
-        say(line)
-        logging.getLogger("ecotrend").info(line)
-
-
 def cmd_collect(cfg: Config, today: dt.date, sources: list[str] | None, from_archive: dt.date | None
                 ) -> int:
     started = time.monotonic()

@@ -184,6 +184,15 @@ class Session:
         return HttpClient(self.cfg.http, archive_mod.Archive(self.cfg.raw_dir, day, self.run_id, hidden), hidden,
                           interrupted=self.stop)
 
+    def say_costs(self, names: Iterable[str]) -> None:
+        """Once, after the warehouse was found usable and before any request: what running without a
+        GitHub or Hub token will cost (jobs/tokens.py)."""
+        from jobs import tokens
+
+        for line in tokens.notices(self.cfg, names):
+            self.say(line)
+            log.info(line)
+
     def context(self, http: Any, day: dt.date) -> Context:
         """What a collector gets, with the warehouse's state as it is now."""
         return Context(settings=self.cfg.collector_settings(), http=http, day=day, run_id=self.run_id,
@@ -270,6 +279,7 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
             return Outcome(skipped=True, lines=[f"{day}: collected by another ecotrend run while this one "
                                                 "waited; nothing collected twice"])
         ctx = s.context(s.live_client(day), day)
+        s.say_costs(names)
         return _collect_all(s, ctx, names, mode)
 
 
@@ -317,11 +327,12 @@ def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], 
     outcome = Outcome()
     with run_lock(cfg, lock_wait):
         http = s.live_client(day)
-        for name in names:
-            c = collectors.get(name)
-            if getattr(c, "backfill", None) is None:
-                continue
-            outcome.records.append(_backfill_one(s, s.context(http, day), c, name, (since, until), outcome))
+        able = [n for n in names if getattr(collectors.get(n), "backfill", None) is not None]
+        for i, name in enumerate(able):
+            ctx = s.context(http, day)
+            if i == 0:
+                s.say_costs(able)
+            outcome.records.append(_backfill_one(s, ctx, collectors.get(name), name, (since, until), outcome))
             if s.stop():
                 break
     outcome.lines = status_lines(outcome.records)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 
 import collectors
+from collectors.settings import GithubSettings, HuggingfaceSettings
 from jobs.config import Config
 
 SEARCH_PER_MINUTE = {True: 30, False: 10}
@@ -31,8 +32,9 @@ def planned_calls(cfg: Config, names: Iterable[str], source: str) -> dict[str, i
 
 
 def github_notice(cfg: Config, names: Iterable[str]) -> str | None:
-    """One line when GitHub collectors will run without a token; None when a token is set or none run."""
-    if cfg.github.token():
+    """One line when GitHub collectors will run without a token against github.com (an Enterprise server or
+    a test double has budgets of its own); None when a token is set or none run."""
+    if cfg.github.token() or cfg.github.api_url != GithubSettings().api_url:
         return None
     calls = planned_calls(cfg, names, "github")
     search, core = calls.get("search", 0), calls.get("core", 0)
@@ -51,8 +53,8 @@ def github_notice(cfg: Config, names: Iterable[str]) -> str | None:
 
 
 def hub_notice(cfg: Config, names: Iterable[str]) -> str | None:
-    """One line when Hub collectors will run without a token."""
-    if cfg.huggingface.token():
+    """One line when Hub collectors will run without a token against huggingface.co."""
+    if cfg.huggingface.token() or cfg.huggingface.endpoint != HuggingfaceSettings().endpoint:
         return None
     calls = sum(planned_calls(cfg, names, "huggingface").values())
     if not calls:
