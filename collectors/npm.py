@@ -16,6 +16,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -102,6 +103,21 @@ def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
     return out
 
 
+@dataclass
+class Ranges:
+    """What one run of range calls gave."""
+
+    tries: Attempts  # the per-package attempts
+    last: dict[str, dt.date]  # the last day stored, per package
+    failed: set[str]  # packages that failed or were left for the next run
+    left: int  # ranges not asked when a spent limit stopped the calls
+
+    def finish(self) -> None:
+        """The policy's end (raise when nothing succeeded); a stop is counted in ranges, as npm asks."""
+        self.tries.finish("packages", stop_line=lambda exc, _pkgs: (
+            f"stopped: {exc}; {self.left} ranges left for the next run"))
+
+
 class Npm:
     name = "npm"
     source = "npm"
@@ -148,9 +164,8 @@ class Npm:
         return out
 
     def run_calls(self, ctx: Context, batch: Batch, calls: list[Call],
-                  clip: tuple[dt.date, dt.date] | None = None) -> tuple[Attempts, dict[str, dt.date], set[str]]:
-        """Make the calls package by package, add rows to the batch; → (the attempts, last day stored
-        per package, failed packages).
+                  clip: tuple[dt.date, dt.date] | None = None) -> Ranges:
+        """Make the calls package by package and add rows to the batch.
 
         A package is one subject of the failure policy; a bulk range serves all its packages and is
         asked once, in the order of the plan.  A spent rate limit stops the calls but keeps the days
@@ -168,7 +183,7 @@ class Npm:
                                                                                   clip, last))
             if done is None:
                 failed.add(pkg)
-        return tries, last, failed
+        return Ranges(tries, last, failed, left=len(calls) - len(answers))
 
     def _package(self, ctx: Context, batch: Batch, pkg: str, calls: list[Call],
                  answers: dict[Call, dict[str, dict[dt.date, int] | SourceError]],
@@ -224,10 +239,10 @@ class Npm:
                 starts[pkg] = self._start(ctx)
         replay = ctx.http.archived_urls(self.source) if ctx.http.replaying else None
         calls = plan(starts, end) if replay is None else calls_of(replay)
-        tries, last, failed = self.run_calls(ctx, batch, calls)
+        ranges = self.run_calls(ctx, batch, calls)
         if replay is None:
-            self._note_through(ctx, batch, last, failed)
-        tries.finish("packages")
+            self._note_through(ctx, batch, ranges.last, ranges.failed)
+        ranges.finish()
         return batch
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
@@ -245,16 +260,16 @@ class Npm:
             if done and e <= dt.date.fromisoformat(done):
                 continue  # finished by an earlier, interrupted backfill
             batch = Batch(self.source)
-            tries, last, failed = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
+            ranges = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
             # "through" promises every day from [npm] start up to it is stored: only windows of a
             # backfill that began at or before the start and has reached it may move it
             start = self._start(ctx)
             if since <= start and e >= start - dt.timedelta(days=1):
-                self._note_through(ctx, batch, last, failed)
-            if not failed:
+                self._note_through(ctx, batch, ranges.last, ranges.failed)
+            if not ranges.failed:
                 batch.state[key] = e.isoformat()
-            if tries.limit is not None:
-                tries.finish("packages")  # raises when the window got nothing; else notes the stop
+            if ranges.tries.limit is not None:
+                ranges.finish()  # raises when the window got nothing; else notes the stop
                 yield batch
                 return  # the rate limit is spent; a rerun resumes from the last finished window
             yield batch
