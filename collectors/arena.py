@@ -31,19 +31,20 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import hashlib
+import itertools
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from collectors import paging
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
-from collectors.paging import parse_links
 from collectors.settings import Settings
 
 SOURCE = "arena"
@@ -284,6 +285,22 @@ def _unmapped_notes(rows: Iterable[dict[str, Any]]) -> list[str]:
             f"stored with open_weights/commercial_use unknown" for lic, ms in sorted(by_license.items())]
 
 
+def _window(since: dt.date | None, until: dt.date, today: dt.date) -> Callable[[dt.date], bool]:
+    """Whether a board's day is one this run loads: within [since, until] and not after today."""
+    return lambda day: (since is None or day >= since) and day <= until and day <= today
+
+
+def _led_by(head: Batch, batches: Iterable[Batch]) -> Iterator[Batch]:
+    """The batches, the first of them preceded by what ``head`` holds."""
+    for i, b in enumerate(batches):
+        if i == 0:
+            first = Batch(b.source)
+            first.extend(head)
+            first.extend(b)
+            b = first
+        yield b
+
+
 # -- the collector ----------------------------------------------------------------------------------
 class Arena:
     name = "arena"
@@ -330,17 +347,18 @@ class Arena:
         return ctx.settings.huggingface.token() if same else None
 
     def _list(self, ctx: Context, url: str, what: str) -> tuple[list[dict], Any]:
+        """Every item of a file listing, all pages → (items, the first page's response)."""
         items: list[dict] = []
         first = None
-        next_url: str | None = url
-        while next_url:
-            resp = ctx.http.get(next_url, source=self.source, resource="api", token=self._token(ctx))
+
+        def get(page_url: str, _params: Any) -> Any:
+            return ctx.http.get(page_url, source=self.source, resource="api", token=self._token(ctx))
+        for resp in paging.pages(get, url, what=what):
             first = first or resp
             data = resp.json()
             if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
                 raise ParseError(f"{what}: the file listing is not a JSON list of files")
             items += data
-            next_url = parse_links(resp.headers.get("link")).get("next")
         return items, first
 
     def _download(self, ctx: Context, url: str, folder: Path, filename: str, size: Any = None) -> Path:
@@ -355,27 +373,43 @@ class Arena:
         return path
 
     def _batches(self, ctx: Context, since: dt.date | None, until: dt.date) -> Iterator[Batch]:
-        cfg = ctx.settings.arena
-        endpoint, space, dataset = cfg.endpoint, cfg.space, cfg.dataset
+        """The run's batches: re-classified boards when the mapping changed, then one per new Space
+        table, then the dataset's; the first of the last two also carries the leaderboard subjects."""
         cls = Classifier(ctx.settings)
         state = dict(ctx.state.get(self.source, {}))
+        # day → origin of the board stored for it (or FAILED); updated as boards load
         boards = {k[len("board:"):]: v for k, v in state.items() if k.startswith("board:")}
-
-        def in_window(day: dt.date) -> bool:
-            return (since is None or day >= since) and day <= until and day <= ctx.day
-
-        head = Batch(self.source)
-        for arena in self.arenas(ctx.settings):
-            head.subjects.append(Subject(self.source, arena, "leaderboard",
-                                         space if arena == SPACE_ARENA else dataset))
-            for key, patterns in cls.families:
-                head.subjects.append(Subject(self.source, f"{arena}:{key}", "alias_set", "|".join(patterns)))
-
+        in_window = _window(since, until, ctx.day)
+        head = self._head(ctx, cls)
         # 1. a changed mapping re-classifies what is stored (no download)
         fp = cls.fingerprint()
         if state.get("mapping") != fp:
             yield from self._reclassify(ctx, cls, head, fp, had_mapping="mapping" in state)
         # 2. the Space's dated tables
+        canonical, tables = self._space_tables(ctx, head)
+        with tempfile.TemporaryDirectory(prefix="ecotrend-arena-") as tmp:
+            folder = Path(tmp)
+            todo = [t for t in tables if in_window(t[0]) and state.get(f"table:{t[0]:%Y%m%d}") != (t[2] or "loaded")]
+            loaded = (self._table(ctx, cls, folder, canonical, boards, *t) for t in todo)
+            # 3. the dataset's Parquet history, for the days no Space table scored
+            dataset = self._dataset(ctx, cls, folder, boards, state, in_window)
+            yield from _led_by(head, itertools.chain(loaded, dataset))
+
+    def _head(self, ctx: Context, cls: Classifier) -> Batch:
+        """The leaderboards and each family's alias set, as subjects."""
+        cfg = ctx.settings.arena
+        head = Batch(self.source)
+        for arena in self.arenas(ctx.settings):
+            head.subjects.append(Subject(self.source, arena, "leaderboard",
+                                         cfg.space if arena == SPACE_ARENA else cfg.dataset))
+            for key, patterns in cls.families:
+                head.subjects.append(Subject(self.source, f"{arena}:{key}", "alias_set", "|".join(patterns)))
+        return head
+
+    def _space_tables(self, ctx: Context, head: Batch) -> tuple[str, list[tuple[dt.date, str, str, Any]]]:
+        """The Space's listing → (its current name, (day, path, oid, size) of each dated table, oldest
+        first); a move is noted in ``head``."""
+        endpoint, space = ctx.settings.arena.endpoint, ctx.settings.arena.space
         items, resp = self._list(ctx, f"{endpoint}/api/spaces/{space}/tree/main", f"space {space}")
         canonical = space
         m = re.search(r"/api/spaces/([^/]+/[^/?]+)/tree", resp.url if resp else "")
@@ -392,48 +426,38 @@ class Arena:
             except ValueError:
                 continue
             tables.append((day, it["path"], str(it.get("oid") or ""), it.get("size")))
-        tables.sort()
-        pending_head = True
-        with tempfile.TemporaryDirectory(prefix="ecotrend-arena-") as tmp:
-            folder = Path(tmp)
-            for day, path, oid, size in tables:
-                if not in_window(day) or state.get(f"table:{day:%Y%m%d}") == (oid or "loaded"):
-                    continue
-                b = Batch(self.source)
-                if pending_head:
-                    b.extend(head)
-                    pending_head = False
-                try:
-                    local = self._download(ctx, f"{endpoint}/spaces/{canonical}/resolve/main/{path}", folder,
-                                           path, size)
-                    table = parse_table(local, path, day, cfg.score_columns)
-                except (NetworkUnavailable, RateLimitExhausted):
-                    raise
-                except SourceError as exc:
-                    b.failures.append(f"{path}: {exc}" if path not in str(exc) else str(exc))
-                    if not isinstance(exc, ParseError):
-                        # a download that failed is tried again next run: the dataset must not take
-                        # its day meanwhile (a table that cannot be parsed leaves the day to it)
-                        boards.setdefault(day.isoformat(), FAILED)
-                    yield b
-                    continue
-                b.notes += table.notes
-                b.state[f"table:{day:%Y%m%d}"] = oid or "loaded"
-                origin = f"space:{path}"
-                if table.score_column is None:
-                    b.notes.append(f"{path}: no score column; that day's scores come from the dataset")
-                elif boards.get(day.isoformat(), origin) != origin:
-                    b.notes.append(f"{path}: the board of {day} was already loaded from "
-                                   f"{boards[day.isoformat()]}; not mixed in")
-                else:
-                    self._store_board(b, table.rows, cls, origin)
-                    boards[day.isoformat()] = origin
-                yield b
-            # 3. the dataset's Parquet history, for the days no Space table scored
-            b = Batch(self.source)
-            if pending_head:
-                b.extend(head)
-            yield from self._dataset(ctx, cls, folder, boards, state, in_window, b)
+        return canonical, sorted(tables)
+
+    def _table(self, ctx: Context, cls: Classifier, folder: Path, canonical: str, boards: dict[str, str],
+               day: dt.date, path: str, oid: str, size: Any) -> Batch:
+        """One dated Space table downloaded and stored as that day's board (when it scores and no other
+        board holds the day); ``boards`` records the day's origin."""
+        b = Batch(self.source)
+        try:
+            local = self._download(ctx, f"{ctx.settings.arena.endpoint}/spaces/{canonical}/resolve/main/{path}",
+                                   folder, path, size)
+            table = parse_table(local, path, day, ctx.settings.arena.score_columns)
+        except (NetworkUnavailable, RateLimitExhausted):
+            raise
+        except SourceError as exc:
+            b.failures.append(f"{path}: {exc}" if path not in str(exc) else str(exc))
+            if not isinstance(exc, ParseError):
+                # a download that failed is tried again next run: the dataset must not take its day
+                # meanwhile (a table that cannot be parsed leaves the day to it)
+                boards.setdefault(day.isoformat(), FAILED)
+            return b
+        b.notes += table.notes
+        b.state[f"table:{day:%Y%m%d}"] = oid or "loaded"
+        origin = f"space:{path}"
+        if table.score_column is None:
+            b.notes.append(f"{path}: no score column; that day's scores come from the dataset")
+        elif boards.get(day.isoformat(), origin) != origin:
+            b.notes.append(f"{path}: the board of {day} was already loaded from {boards[day.isoformat()]}; "
+                           "not mixed in")
+        else:
+            self._store_board(b, table.rows, cls, origin)
+            boards[day.isoformat()] = origin
+        return b
 
     def _store_board(self, b: Batch, rows: list[dict[str, Any]], cls: Classifier, origin: str) -> None:
         rows = [cls.apply(dict(r)) for r in rows]
@@ -444,8 +468,11 @@ class Arena:
         b.state[f"board:{rows[0]['day'].isoformat()}"] = origin
 
     def _dataset(self, ctx: Context, cls: Classifier, folder: Path, boards: dict[str, str],
-                 state: dict[str, str], in_window: Any, b: Batch) -> Iterator[Batch]:
+                 state: dict[str, str], in_window: Callable[[dt.date], bool]) -> Iterator[Batch]:
+        """The dataset's boards for the days no other board holds, one batch each, then a last one
+        (always at least one batch)."""
         cfg = ctx.settings.arena
+        b = Batch(self.source)
         conf, split = cfg.dataset_config, cfg.dataset_split
         label = f"{cfg.dataset} {conf}/{split}"
         try:

@@ -37,12 +37,11 @@ from typing import Any
 
 from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import ParseError, UpstreamError
-from collectors.paging import parse_links
+from collectors import paging
+from collectors.errors import ParseError
 from collectors.settings import Settings
 
 PAGE_LIMIT = 1000  # the Hub's largest page; fewer calls per query
-MAX_PAGES = 2000  # a guard against a cursor that never ends
 EXPAND = ("downloads", "downloadsAllTime", "likes", "createdAt")
 DERIVATIVE_KINDS = ("finetune", "quantized", "adapter", "merge")
 TOTAL_HEADERS = ("x-total-count",)
@@ -120,19 +119,11 @@ class HfModels:
                 seen.setdefault(q, None)
         return list(seen)
 
-    @staticmethod
-    def distinct(cfg: Settings, attr: str) -> list[str]:
-        seen: dict[str, None] = {}
-        for eco in cfg.ecosystems:
-            for v in getattr(eco, attr):
-                seen.setdefault(v, None)
-        return list(seen)
-
     def estimate(self, cfg: Settings) -> dict[str, int]:
         """The fewest calls: one page per query and derivative count, one per explicit model."""
         return {"models": len(self.distinct_queries(cfg))
-                + len(DERIVATIVE_KINDS) * len(self.distinct(cfg, "hf_base_models")),
-                "model_info": len(self.distinct(cfg, "hf_models"))}
+                + len(DERIVATIVE_KINDS) * len(cfg.distinct("hf_base_models")),
+                "model_info": len(cfg.distinct("hf_models"))}
 
     # -- fetch ------------------------------------------------------------------------------------
     def _get(self, ctx: Context, url: str, resource: str, params: Any = None):
@@ -141,25 +132,12 @@ class HfModels:
 
     def pages(self, ctx: Context, params: list[tuple[str, Any]], what: str):
         """Yield (response, list) per page, following link rel="next" cursors."""
-        url: str | None = f"{ctx.settings.huggingface.endpoint}/api/models"
-        page_params: Any = params
-        seen: set[str] = set()
-        n = 0
-        while url:
-            n += 1
-            if n > MAX_PAGES:
-                raise UpstreamError(f"{what}: more than {MAX_PAGES} pages; cursor does not end")
-            resp = self._get(ctx, url, "models", page_params)
+        url = f"{ctx.settings.huggingface.endpoint}/api/models"
+        for resp in paging.pages(lambda u, p: self._get(ctx, u, "models", p), url, params, what=what):
             data = resp.json()
             if not isinstance(data, list):
                 raise ParseError(f"{what}: expected a JSON list of models")
             yield resp, data
-            nxt = parse_links(resp.headers.get("link")).get("next")
-            if nxt and nxt in seen:
-                raise UpstreamError(f"{what}: the next cursor repeats itself")
-            if nxt:
-                seen.add(nxt)
-            url, page_params = nxt, None  # the next link carries the whole query
 
     def list_query(self, ctx: Context, param: str, value: str) -> dict[str, ModelRow]:
         """Every model of one author/search, by id (distinct even if a page repeats one)."""
@@ -200,28 +178,38 @@ class HfModels:
 
     # -- collect ----------------------------------------------------------------------------------
     def collect(self, ctx: Context) -> Batch:
-        cfg = ctx.settings
         batch = Batch(self.source)
-        day = ctx.day
-        top_n = int(cfg.huggingface.top_models)
         tries = Attempts(batch)
+        results = self._collect_queries(ctx, batch, tries)
+        top = self._collect_families(ctx, batch, results)
+        self._collect_models(ctx, batch, tries, top)
+        self._collect_derivatives(ctx, batch, tries)
+        tries.finish("Hub subjects")
+        return batch
 
-        # 1. list queries, each fetched once even when two families share it
+    def _collect_queries(self, ctx: Context, batch: Batch, tries: Attempts
+                         ) -> dict[tuple[str, str], dict[str, ModelRow]]:
+        """1. list queries, each fetched once even when two families share it → models per query."""
         results: dict[tuple[str, str], dict[str, ModelRow]] = {}
-        for param, value in self.distinct_queries(cfg):
+        for param, value in self.distinct_queries(ctx.settings):
             subj = query_subject(param, value)
             models = tries.run(subj, lambda p=param, v=value: self.list_query(ctx, p, v))
             if models is None:
                 continue
             results[(param, value)] = models
             for metric, v in totals(models.values()).items():
-                batch.add(day, metric, subj, v)
+                batch.add(ctx.day, metric, subj, v)
             batch.subjects.append(Subject(self.source, subj, "query", subj))
+        return results
 
-        # 2. families: the union of their queries; nothing when one of them failed
-        stored_models: dict[str, ModelRow] = {}
+    def _collect_families(self, ctx: Context, batch: Batch, results: dict[tuple[str, str], dict[str, ModelRow]]
+                          ) -> dict[str, ModelRow]:
+        """2. families: the union of their queries, nothing when one of them failed; each family's top
+        models are listed in ``hf_top_models`` → those models, by id."""
+        top_n = int(ctx.settings.huggingface.top_models)
+        top_models: dict[str, ModelRow] = {}
         top_rows: list[dict[str, Any]] = []
-        for eco in cfg.ecosystems:
+        for eco in ctx.settings.ecosystems:
             qs = family_queries(eco)
             if not qs:
                 continue
@@ -233,18 +221,21 @@ class HfModels:
                 union.update(results[q])
             subj = family_subject(eco.key)
             for metric, v in totals(union.values()).items():
-                batch.add(day, metric, subj, v)
+                batch.add(ctx.day, metric, subj, v)
             batch.subjects.append(Subject(self.source, subj, "family", subj))
             ranked = sorted(union.values(), key=lambda m: (-m.downloads, m.id))[:top_n]
             for rank, m in enumerate(ranked, 1):
-                stored_models[m.id] = m
-                top_rows.append({"day": day, "ecosystem": eco.key, "rank": rank, "model": m.id,
+                top_models[m.id] = m
+                top_rows.append({"day": ctx.day, "ecosystem": eco.key, "rank": rank, "model": m.id,
                                  "downloads_30d": m.downloads})
         if top_rows:
             batch.tables["hf_top_models"] = top_rows
+        return top_models
 
-        # 3. explicit models: one call each, so renames are seen
-        for model in self.distinct(cfg, "hf_models"):
+    def _collect_models(self, ctx: Context, batch: Batch, tries: Attempts, top: dict[str, ModelRow]) -> None:
+        """3. explicit models, one call each so renames are seen; then the top models no call covered."""
+        top = dict(top)
+        for model in ctx.settings.distinct("hf_models"):
             got = tries.run(f"model {model}", lambda m=model: self.model_info(ctx, m))
             if got is None:
                 continue
@@ -252,22 +243,21 @@ class HfModels:
             if canonical != model:
                 batch.notes.append(f"model {model} is now {canonical} (redirected); stored under "
                                    f"{model}, canonical id recorded")
-            self._model_rows(batch, day, model, row, canonical)
-            stored_models.pop(model, None)
-        for mid, row in stored_models.items():
-            self._model_rows(batch, day, mid, row, mid)
+            self._model_rows(batch, ctx.day, model, row, canonical)
+            top.pop(model, None)
+        for mid, row in top.items():
+            self._model_rows(batch, ctx.day, mid, row, mid)
 
-        # 4. derivatives per base model and relation
-        for base in self.distinct(cfg, "hf_base_models"):
+    def _collect_derivatives(self, ctx: Context, batch: Batch, tries: Attempts) -> None:
+        """4. derivatives per base model and relation."""
+        for base in ctx.settings.distinct("hf_base_models"):
             for kind in DERIVATIVE_KINDS:
                 subj = derivative_subject(base, kind)
                 n = tries.run(subj, lambda b=base, k=kind: self.count_derivatives(ctx, b, k))
                 if n is None:
                     continue
-                batch.add(day, "derivative_models", subj, n)
+                batch.add(ctx.day, "derivative_models", subj, n)
                 batch.subjects.append(Subject(self.source, subj, "derivatives", subj))
-        tries.finish("Hub subjects")
-        return batch
 
     def _model_rows(self, batch: Batch, day: dt.date, subject: str, row: ModelRow, canonical: str) -> None:
         batch.add(day, "downloads_30d", subject, row.downloads)

@@ -17,14 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
+from collectors.errors import NotFound, ParseError
 from collectors.settings import Settings
-
-
-def models(cfg: Settings) -> list[str]:
-    """Distinct configured ModelScope models, in config order."""
-    return list(dict.fromkeys(m for eco in cfg.ecosystems for m in eco.modelscope_models))
 
 
 def _count(v: Any) -> int | None:
@@ -35,6 +31,29 @@ def _count(v: Any) -> int | None:
     if isinstance(v, float) and v >= 0 and v.is_integer():
         return int(v)
     return None
+
+
+def parse_model(data: Any, model_id: str) -> tuple[int, int | None, str]:
+    """One model's answer → (downloads, stars or None, canonical id); the model's own id when the answer
+    names none.  NotFound for a Code other than 200 or Success false, ParseError for a broken answer."""
+    if not isinstance(data, dict):
+        raise ParseError("answer is not a JSON object")
+    code = data.get("Code")
+    if code is not None and str(code) != "200":
+        message = str(data.get("Message") or "")[:100]
+        raise NotFound(f"ModelScope answered Code {code} ({message})")
+    if data.get("Success") is False:
+        raise NotFound("ModelScope answered Success false")
+    body = data.get("Data")
+    if not isinstance(body, dict):
+        raise ParseError("answer has no Data object")
+    downloads = _count(body.get("Downloads"))
+    if downloads is None:
+        raise ParseError("Data.Downloads is missing or not a count")
+    path, name = body.get("Path"), body.get("Name")
+    canonical = f"{path}/{name}" if isinstance(path, str) and isinstance(name, str) and path and name \
+        else model_id
+    return downloads, _count(body.get("Stars")), canonical
 
 
 class ModelScope:
@@ -48,53 +67,29 @@ class ModelScope:
                 yield Membership(eco.key, self.source, m, "item")
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
-        return {"models": len(models(cfg))}
+        return {"models": len(cfg.distinct("modelscope_models"))}
 
     def fetch(self, ctx: Context, model_id: str) -> tuple[int, int | None, str]:
         """One model → (downloads, stars or None, canonical id)."""
         url = f"{ctx.settings.modelscope.api_url}/api/v1/models/{model_id}"
         resp = ctx.http.get(url, source=self.source, resource="models")
-        data = resp.json()
-        if not isinstance(data, dict):
-            raise ParseError(f"model '{model_id}': answer is not a JSON object")
-        code = data.get("Code")
-        if code is not None and str(code) != "200":
-            message = str(data.get("Message") or "")[:100]
-            raise NotFound(f"model '{model_id}': ModelScope answered Code {code} ({message})")
-        if data.get("Success") is False:
-            raise NotFound(f"model '{model_id}': ModelScope answered Success false")
-        body = data.get("Data")
-        if not isinstance(body, dict):
-            raise ParseError(f"model '{model_id}': answer has no Data object")
-        downloads = _count(body.get("Downloads"))
-        if downloads is None:
-            raise ParseError(f"model '{model_id}': Data.Downloads is missing or not a count")
-        stars = _count(body.get("Stars"))
-        path, name = body.get("Path"), body.get("Name")
-        canonical = f"{path}/{name}" if isinstance(path, str) and isinstance(name, str) and path and name \
-            else model_id
-        return downloads, stars, canonical
+        return parse_model(resp.json(), model_id)
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        ids = models(ctx.settings)
-        for m in ids:
-            try:
-                downloads, stars, canonical = self.fetch(ctx, m)
-            except (NetworkUnavailable, RateLimitExhausted):
-                raise
-            except SourceError as exc:
-                text = str(exc)
-                batch.failures.append(text if f"'{m}'" in text else f"model '{m}': {text}")
-                continue
-            batch.add(ctx.day, "downloads_all_time", m, downloads)
-            if stars is None:
-                batch.notes.append(f"model '{m}': no Data.Stars in the answer; likes not stored")
-            batch.add(ctx.day, "likes", m, stars)
-            batch.subjects.append(Subject(self.source, m, "model", canonical))
-            if canonical.lower() != m.lower():
-                batch.notes.append(f"model '{m}' is now '{canonical}' on ModelScope; update modelscope_models")
-        if ids and len(batch.failures) == len(ids):
-            raise SourceError(batch.failures[0] if len(ids) == 1 else
-                              f"all {len(ids)} models failed; first: {batch.failures[0]}")
+        tries = Attempts(batch)
+        for m in ctx.settings.distinct("modelscope_models"):
+            got = tries.run(f"model '{m}'", lambda m=m: self.fetch(ctx, m))
+            if got is not None:
+                self._store(ctx, batch, m, *got)
+        tries.finish("models")
         return batch
+
+    def _store(self, ctx: Context, batch: Batch, m: str, downloads: int, stars: int | None, canonical: str) -> None:
+        batch.add(ctx.day, "downloads_all_time", m, downloads)
+        if stars is None:
+            batch.notes.append(f"model '{m}': no Data.Stars in the answer; likes not stored")
+        batch.add(ctx.day, "likes", m, stars)
+        batch.subjects.append(Subject(self.source, m, "model", canonical))
+        if canonical.lower() != m.lower():
+            batch.notes.append(f"model '{m}' is now '{canonical}' on ModelScope; update modelscope_models")

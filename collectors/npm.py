@@ -16,9 +16,11 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
 from collectors.settings import Settings
@@ -101,10 +103,24 @@ def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
     return out
 
 
+@dataclass
+class Ranges:
+    """What one run of range calls gave."""
+
+    tries: Attempts  # the per-package attempts
+    last: dict[str, dt.date]  # the last day stored, per package
+    failed: set[str]  # packages that failed or were left for the next run
+    left: int  # ranges not asked when a spent limit stopped the calls
+
+    def finish(self) -> None:
+        """The policy's end (raise when nothing succeeded); a stop is counted in ranges, as npm asks."""
+        self.tries.finish("packages", stop_line=lambda exc, _pkgs: (
+            f"stopped: {exc}; {self.left} ranges left for the next run"))
+
+
 class Npm:
     name = "npm"
     source = "npm"
-    stopped = False  # set when a spent rate limit ended the calls of this run
     description = "npm downloads per day (api.npmjs.org ranges, backfilled to [npm] start)"
 
     def memberships(self, cfg: Settings) -> Iterable[Membership]:
@@ -148,42 +164,56 @@ class Npm:
         return out
 
     def run_calls(self, ctx: Context, batch: Batch, calls: list[Call],
-                  clip: tuple[dt.date, dt.date] | None = None) -> tuple[dict[str, dt.date], set[str]]:
-        """Make the calls, add rows to the batch; → (last day stored per package, failed packages).
+                  clip: tuple[dt.date, dt.date] | None = None) -> Ranges:
+        """Make the calls package by package and add rows to the batch.
 
-        A spent rate limit stops the calls but keeps the days already fetched (their packages
-        count as failed, so their "through" marker stays and the next run asks again)."""
+        A package is one subject of the failure policy; a bulk range serves all its packages and is
+        asked once, in the order of the plan.  A spent rate limit stops the calls but keeps the days
+        already fetched (the packages not finished count as failed, so their "through" marker stays
+        and the next run asks again)."""
+        tries = Attempts(batch)
+        answers: dict[Call, dict[str, dict[dt.date, int] | SourceError]] = {}
         last: dict[str, dt.date] = {}
         failed: set[str] = set()
-        for i, call in enumerate(calls):
+        for pkg in dict.fromkeys(p for call in calls for p in call[0]):
             if ctx.interrupted():
                 break
-            try:
-                got = self.fetch(ctx, call)
-            except NetworkUnavailable:
-                raise
-            except RateLimitExhausted as exc:
-                if not batch.observations:
+            mine = [call for call in calls if pkg in call[0]]
+            done = tries.run(f"package {pkg}", lambda p=pkg, c=mine: self._package(ctx, batch, p, c, answers,
+                                                                                  clip, last))
+            if done is None:
+                failed.add(pkg)
+        return Ranges(tries, last, failed, left=len(calls) - len(answers))
+
+    def _package(self, ctx: Context, batch: Batch, pkg: str, calls: list[Call],
+                 answers: dict[Call, dict[str, dict[dt.date, int] | SourceError]],
+                 clip: tuple[dt.date, dt.date] | None, last: dict[str, dt.date]) -> bool:
+        """One package's ranges (each call made once, kept in ``answers``): every day fetched is added,
+        then the first error its ranges met is raised."""
+        error: SourceError | None = None
+        for call in calls:
+            if call not in answers:
+                if ctx.interrupted():
+                    break
+                try:
+                    answers[call] = self.fetch(ctx, call)
+                except (NetworkUnavailable, RateLimitExhausted):
                     raise
-                batch.failures.append(f"stopped: {exc}; {len(calls) - i} ranges left for the next run")
-                failed |= {p for c in calls[i:] for p in c[0]}
-                self.stopped = True
-                break
-            except SourceError as exc:
-                got = {p: exc for p in call[0]}
-            for pkg, series in got.items():
-                if isinstance(series, SourceError):
-                    if pkg not in failed:
-                        batch.failures.append(f"package {pkg}: {series}")
-                    failed.add(pkg)
+                except SourceError as exc:  # the whole range failed: each of its packages met it
+                    answers[call] = {p: exc for p in call[0]}
+            series = answers[call][pkg]
+            if isinstance(series, SourceError):
+                error = error or series
+                continue
+            for day, n in sorted(series.items()):
+                if clip and not clip[0] <= day <= clip[1]:
                     continue
-                for day, n in sorted(series.items()):
-                    if clip and not clip[0] <= day <= clip[1]:
-                        continue
-                    batch.add(day, "downloads_day", pkg, n)
-                    last[pkg] = max(last.get(pkg, day), day)
-                batch.subjects.append(Subject(self.source, pkg, "package", pkg))
-        return last, failed
+                batch.add(day, "downloads_day", pkg, n)
+                last[pkg] = max(last.get(pkg, day), day)
+            batch.subjects.append(Subject(self.source, pkg, "package", pkg))
+        if error is not None:
+            raise error
+        return True
 
     def _start(self, ctx: Context) -> dt.date:
         return max(EARLIEST, dt.date.fromisoformat(ctx.settings.npm.start))
@@ -209,13 +239,10 @@ class Npm:
                 starts[pkg] = self._start(ctx)
         replay = ctx.http.archived_urls(self.source) if ctx.http.replaying else None
         calls = plan(starts, end) if replay is None else calls_of(replay)
-        self.stopped = False
-        last, failed = self.run_calls(ctx, batch, calls)
+        ranges = self.run_calls(ctx, batch, calls)
         if replay is None:
-            self._note_through(ctx, batch, last, failed)
-        if starts and len(failed) == len(starts):
-            raise SourceError(batch.failures[0] if len(starts) == 1 else
-                              f"all {len(starts)} packages failed; first: {batch.failures[0]}")
+            self._note_through(ctx, batch, ranges.last, ranges.failed)
+        ranges.finish()
         return batch
 
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
@@ -229,19 +256,20 @@ class Npm:
         window = BULK_DAYS if len(unscoped) >= 2 else SINGLE_DAYS
         key = f"backfill:{since.isoformat()}"
         done = ctx.get_state(self.source, key)
-        self.stopped = False
         for s, e in chunks(since, until, window):
             if done and e <= dt.date.fromisoformat(done):
                 continue  # finished by an earlier, interrupted backfill
-            if self.stopped:
-                return  # the rate limit is spent; a rerun resumes from the last finished window
             batch = Batch(self.source)
-            last, failed = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
+            ranges = self.run_calls(ctx, batch, plan({p: s for p in pkgs}, e), clip=(s, e))
             # "through" promises every day from [npm] start up to it is stored: only windows of a
             # backfill that began at or before the start and has reached it may move it
             start = self._start(ctx)
             if since <= start and e >= start - dt.timedelta(days=1):
-                self._note_through(ctx, batch, last, failed)
-            if not failed:
+                self._note_through(ctx, batch, ranges.last, ranges.failed)
+            if not ranges.failed:
                 batch.state[key] = e.isoformat()
+            if ranges.tries.limit is not None:
+                ranges.finish()  # raises when the window got nothing; else notes the stop
+                yield batch
+                return  # the rate limit is spent; a rerun resumes from the last finished window
             yield batch

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
+from collectors.errors import ParseError
 from collectors.settings import Settings
 
 REREAD_DAYS = 3
@@ -79,7 +79,7 @@ class Pypi:
         today = ctx.day.isoformat()
         tries = Attempts(batch)
         if ctx.http.replaying:  # re-parse what the day's run fetched, every row of it
-            replay = ctx.http.archived_urls(self.source)  # re-parse what the day's run fetched, every row of it
+            replay = ctx.http.archived_urls(self.source)
             for pkg in self.packages(ctx.settings):
                 if any(f"/packages/{quote(pkg, safe='')}/overall" in u for u in replay):
                     series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p))
@@ -125,12 +125,11 @@ class Pypi:
             batch = Batch(self.source)
             if ctx.get_state(self.source, f"full:{pkg}") == today:
                 continue  # today's full answer is already stored
-            try:
-                series = self.fetch(ctx, pkg)
-            except (NetworkUnavailable, RateLimitExhausted):
-                raise
-            except SourceError as exc:
-                batch.failures.append(f"package {pkg}: {exc}")
+            tries = Attempts(batch)
+            series = tries.run(f"package {pkg}", lambda p=pkg: self.fetch(ctx, p))
+            if series is None:
+                if tries.limit is not None:
+                    tries.finish("packages")  # a spent limit ends the backfill; earlier windows are kept
                 yield batch
                 continue
             self._store(batch, pkg, series, since, until)

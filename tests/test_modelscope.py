@@ -129,3 +129,18 @@ def test_site_and_address_config(tmp_path):
     with pytest.raises(ConfigError, match="modelscope_models: 'Qwen-7B' is not owner/model"):
         parse_config({"ecosystem": [{"key": "q", "label": "Q", "modelscope_models": ["Qwen-7B"]}]},
                      tmp_path / "x.toml")
+
+
+def test_rate_limit_mid_run_keeps_the_models_fetched_before_it(fake, ms_cfg, tmp_path):
+    # the last model asked (config order: llama's two, then qwen's) meets a limit that resets far past
+    # [http] max_wait_seconds: the source stops, the two models fetched before stay stored
+    fake.inject("hf_rate_limit", r"^/modelscope/api/v1/models/qwen/", times=1, reset_in=600)
+    res = collect(ms_cfg)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "modelscope: partial" in res.stdout and "1 models left for the next run" in res.stdout
+    assert "Traceback" not in res.stderr
+    assert stored(db_of(tmp_path)) == {
+        ("ZhipuAI/chatglm3-6b", "downloads_all_time"): 456_789.0, ("ZhipuAI/chatglm3-6b", "likes"): 321.0,
+        ("baichuan-inc/Baichuan2-7B-Chat", "downloads_all_time"): 98_765.0,
+        ("baichuan-inc/Baichuan2-7B-Chat", "likes"): 43.0,
+    }
