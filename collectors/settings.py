@@ -47,8 +47,16 @@ class HttpSettings:
     max_response_bytes: int = setting(50_000_000, lo=1024, hi=2_000_000_000, help="larger answers are refused")
 
 
+class _TokenFromEnv:
+    token_env: str
+
+    def token(self) -> str | None:
+        """The secret named by ``token_env``, read from the environment."""
+        return read_token(self.token_env)
+
+
 @dataclass(frozen=True)
-class GithubSettings:
+class GithubSettings(_TokenFromEnv):
     """[github]: REST API and scraped pages."""
 
     api_url: str = setting("https://api.github.com", form="url", help="GitHub REST API")
@@ -56,20 +64,14 @@ class GithubSettings:
     token_env: str = setting("GITHUB_TOKEN", help="environment variable holding the token")
     web_pause_seconds: float = setting(1.0, lo=0, hi=60, help="gap between scraped page requests")
 
-    def token(self) -> str | None:
-        return read_token(self.token_env)
-
 
 @dataclass(frozen=True)
-class HuggingfaceSettings:
+class HuggingfaceSettings(_TokenFromEnv):
     """[huggingface]: the Hub API."""
 
     endpoint: str = setting("https://huggingface.co", form="url", help="Hugging Face Hub")
     token_env: str = setting("HF_TOKEN", help="environment variable holding the token")
     top_models: int = setting(10, lo=0, hi=1000, help="per family, tracked model by model")
-
-    def token(self) -> str | None:
-        return read_token(self.token_env)
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,32 @@ def run_cli(*args: str, config: Path | None = None, today: str | None = None,
                           cwd=str(cwd or ROOT))
 
 
+class FakeTime:
+    """A clock that moves only when slept on (for the HTTP client's injectable clock and sleep)."""
+
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def days(start: str, n: int, per_day: int) -> dict[dt.date, int]:
     d0 = dt.date.fromisoformat(start)
     return {d0 + dt.timedelta(days=i): per_day for i in range(n)}

@@ -18,24 +18,9 @@ from collectors.fake.github import Limits
 from collectors.http import HttpClient, ReplayClient, user_agent
 from collectors.pacing import Limit, Pacer, classify_limit, parse_budget
 from collectors.settings import HttpSettings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, FakeTime
 
 NOW = 1_700_000_000.0
-
-
-class FakeTime:
-    """A clock that moves only when slept on."""
-
-    def __init__(self, start: float = NOW):
-        self.now = start
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from collectors.errors import SourceError
 from collectors.pypi import Pypi
-from conftest import query_db, run_cli
+from conftest import FakeTime, query_db, run_cli
 
 D = dt.date(2026, 11, 20)
 
@@ -307,14 +307,9 @@ def test_pypi_calls_are_spaced_to_the_configured_rate(fake):
     from collectors.http import HttpClient
     from collectors.settings import HttpSettings, PypiSettings, Settings
 
-    now = [1000.0]
-    slept: list[float] = []
-
-    def sleep(s: float) -> None:
-        slept.append(s)
-        now[0] += s
-
-    http = HttpClient(HttpSettings(retries=0), sleep=sleep, clock=lambda: now[0])
+    t = FakeTime()
+    slept = t.slept
+    http = HttpClient(HttpSettings(retries=0), sleep=t.sleep, clock=t.clock)
     settings = Settings(pypi=PypiSettings(api_url=f"{fake.url}/pypistats/api", requests_per_minute=30))
     ctx = SimpleNamespace(settings=settings, http=http)
     waited = []

@@ -14,7 +14,7 @@ from collectors.errors import UpstreamError
 from collectors.github_trending import matches, parse_rows
 from collectors.web_common import parse_count
 from jobs.config import ConfigError, parse_config
-from tests.conftest import query_db, run_cli
+from tests.conftest import FakeTime, query_db, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github_web"
 DAY = "2026-11-20"
@@ -358,19 +358,14 @@ def test_page_requests_are_spaced_per_host(fake):
     from collectors.http import HttpClient, ReplayClient
     from collectors.settings import HttpSettings
 
-    now = [1000.0]
-    slept: list[float] = []
-
-    def sleep(s: float) -> None:
-        slept.append(s)
-        now[0] += s
-
-    client = HttpClient(HttpSettings(retries=0), sleep=sleep, clock=lambda: now[0])
+    t = FakeTime()
+    slept = t.slept
+    client = HttpClient(HttpSettings(retries=0), sleep=t.sleep, clock=t.clock)
     page = f"{fake.url}/pypistats/api/packages/nope/overall"
     get = lambda url: client.get(url, source="web", resource="web", ok=(200, 404), min_interval=2)
     get(page)
     assert slept == []  # the first request goes at once
-    now[0] += 0.5
+    t.now += 0.5
     get(page)
     assert sum(slept) == pytest.approx(1.5)  # 2 s after the previous one
     get(page.replace("127.0.0.1", "localhost"))  # another host has its own spacing

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import CANARY, days, query_db, run_cli
+from tests.conftest import CANARY, closed_port, days, query_db, run_cli
 
 DAY = "2023-07-19"
 
@@ -322,18 +322,10 @@ def test_rows_spooled_while_locked_and_merged_next_time(seeded, config_data, wri
     assert [s for _, s in statuses] == ["ok", "ok", "ok"]
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_offline_run_exits_3_keeps_data_and_builds_site(seeded, config_data, write_config):
     cfg = write_config()
     assert run_cli("run", config=cfg, today="2023-07-18").returncode == 0
-    port = _closed_port()
+    port = closed_port()
     config_data["github"]["api_url"] = f"http://127.0.0.1:{port}"
     cfg = write_config()
     r = run_cli("run", config=cfg, today=DAY)

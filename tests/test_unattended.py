@@ -3,21 +3,12 @@ SQL hints, and the cost of a missing token."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
 
 from jobs import cli
-from tests.conftest import run_cli
+from tests.conftest import closed_port, run_cli
 from warehouse import store
 
 DAY = "2023-07-19"
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_a_today_later_than_the_utc_date_is_refused(write_config, capsys, monkeypatch):
@@ -47,7 +38,7 @@ def test_sql_errors_keep_duckdbs_hints(write_config, capsys):
 
 
 def test_schedule_once_with_every_upstream_down_exits_3_and_alerts(config_data, write_config, tmp_path):
-    closed = f"http://127.0.0.1:{_closed_port()}"
+    closed = f"http://127.0.0.1:{closed_port()}"
     for section, key in (("github", "api_url"), ("github", "web_url"), ("huggingface", "endpoint"),
                          ("pypi", "api_url"), ("npm", "api_url")):
         config_data[section][key] = closed

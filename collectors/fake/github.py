@@ -183,12 +183,7 @@ class GithubData:
     # -- rate limits ----------------------------------------------------------------------------
     def spend(self, req: Request, resource: str, cost: int = 1) -> tuple[dict[str, str], bool]:
         """Charge a request; return (headers announcing the budget, allowed?)."""
-        auth = req.headers.get("authorization", "")
-        ident = "t:" + hashlib.sha256(auth.encode()).hexdigest()[:12] if auth else "anon"
-        with_token, without, window = self.limits.for_resource(resource)
-        limit = with_token if auth else without
-        now = int(time.time())
-        start = now - now % window
+        ident, limit, start, window = self._window(req, resource)
         k = (ident, resource, start, window)
         with self.lock:
             used = self._used.get(k, 0)
@@ -196,30 +191,34 @@ class GithubData:
             if allowed:
                 used += cost
                 self._used[k] = used
-        headers = {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(max(0, limit - used)),
-                   "x-ratelimit-reset": str(start + window), "x-ratelimit-used": str(used),
-                   "x-ratelimit-resource": resource}
-        return headers, allowed
+        return _headers(limit, used, start + window, resource), allowed
 
     def budget_headers(self, req: Request, resource: str) -> dict[str, str]:
         """The x-ratelimit-* headers of the current window, without charging anything."""
         b = self.budget(req, resource)
-        return {"x-ratelimit-limit": str(b["limit"]), "x-ratelimit-remaining": str(b["remaining"]),
-                "x-ratelimit-reset": str(b["reset"]), "x-ratelimit-used": str(b["used"]),
-                "x-ratelimit-resource": resource}
+        return _headers(b["limit"], b["used"], b["reset"], resource)
 
-    def budget(self, req: Request, resource: str) -> dict[str, int]:
+    def _window(self, req: Request, resource: str) -> tuple[str, int, int, int]:
+        """(who asks — a token's hash or anon, the limit that applies, the window's start, its length)."""
         auth = req.headers.get("authorization", "")
         ident = "t:" + hashlib.sha256(auth.encode()).hexdigest()[:12] if auth else "anon"
         with_token, without, window = self.limits.for_resource(resource)
-        limit = with_token if auth else without
         now = int(time.time())
-        start = now - now % window
+        return ident, with_token if auth else without, now - now % window, window
+
+    def budget(self, req: Request, resource: str) -> dict[str, int]:
+        ident, limit, start, window = self._window(req, resource)
         used = self._used.get((ident, resource, start, window), 0)
         return {"limit": limit, "remaining": max(0, limit - used), "reset": start + window, "used": used}
 
 
 PART = GithubData
+
+
+def _headers(limit: int, used: int, reset: int, resource: str) -> dict[str, str]:
+    """GitHub's x-ratelimit-* headers for a window."""
+    return {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(max(0, limit - used)),
+            "x-ratelimit-reset": str(reset), "x-ratelimit-used": str(used), "x-ratelimit-resource": resource}
 
 
 def data(req: Request) -> GithubData:

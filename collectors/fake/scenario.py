@@ -176,22 +176,22 @@ def _package_series(fam: Family, pkg: str, i: int, start: dt.date, end: dt.date,
     return {d: int(v * p) for d, v in curve.items()}
 
 
-def fill_pypi(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+def _fill_packages(part: Any, names: list[tuple[Family, list[str]]], start: dt.date, end: dt.date, scale: float,
+                   peak: float) -> str:
     n = 0
-    for fam in fams:
-        for i, pkg in enumerate(fam.pypi):
-            part.set(pkg, _package_series(fam, pkg, i, start, end, scale, 60_000.0))
+    for fam, pkgs in names:
+        for i, pkg in enumerate(pkgs):
+            part.set(pkg, _package_series(fam, pkg, i, start, end, scale, peak))
             n += 1
     return f"{n} packages"
+
+
+def fill_pypi(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+    return _fill_packages(part, [(f, f.pypi) for f in fams], start, end, scale, 60_000.0)
 
 
 def fill_npm(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
-    n = 0
-    for fam in fams:
-        for i, pkg in enumerate(fam.npm):
-            part.set(pkg, _package_series(fam, pkg, i, start, end, scale, 25_000.0))
-            n += 1
-    return f"{n} packages"
+    return _fill_packages(part, [(f, f.npm) for f in fams], start, end, scale, 25_000.0)
 
 
 def fill_modelscope(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
