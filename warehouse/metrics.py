@@ -65,6 +65,25 @@ METRICS: list[Metric] = [
            "a family's best Arena score (subject '<arena>:<family>', models matched by leaderboard_aliases)"),
     Metric("best_rank", "rank", "level", "primary",
            "the board's rank of the family's best-scored model (1 = top)"),
+    # Usage (sources 'openrouter', 'ollama', 'replicate'); OpenRouter tokens are counted by each model's
+    # own tokenizer, so token figures of two models are not the same unit of text
+    Metric("tokens_day", "tokens", "flow", "sum",
+           "OpenRouter tokens on that day: per permaslug as listed (the top 50 and 'other'); 'total' = every "
+           "row; 'open_weight' = models with a hugging_face_id; a family = its listed models, ':free' and "
+           "dated variants included"),
+    Metric("token_share", "share", "ratio", "primary",
+           "a family's tokens_day over all OpenRouter tokens of that day ('other' included), both from one "
+           "answer"),
+    Metric("open_weight_token_share", "share", "ratio", "primary",
+           "OpenRouter tokens of models with published weights (a hugging_face_id in its model list) over "
+           "all tokens of that day ('other' included)"),
+    Metric("pulls", "pulls", "level", "sum",
+           "Ollama library pulls of a model since published, as its page shows them (flag 'abbreviated' "
+           "when the page rounds, e.g. 111.8M)"),
+    Metric("runs", "runs", "level", "sum", "Replicate run_count of a model (runs since it was published)"),
+    Metric("runs_day", "runs", "flow", "sum",
+           "Replicate runs on that day: the difference of two consecutive days' runs snapshots (view "
+           "replicate_runs_daily)"),
 ]
 
 BY_NAME = {m.name: m for m in METRICS}
