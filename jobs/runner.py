@@ -188,8 +188,7 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
                 try:
                     batch = c.collect(ctx)
                     rec.status = "partial" if batch.failures else "ok"
-                    if batch.skipped:  # idle on purpose (e.g. no token): ok, with the line saying why
-                        rec.error = f"skipped: {batch.skipped}"
+                    rec.error = f"skipped: {batch.skipped}" if batch.skipped else ""  # ok, idle on purpose
                     if batch.failures:
                         rec.error = "; ".join(batch.failures[:3]) + (
                             f" (+{len(batch.failures) - 3} more)" if len(batch.failures) > 3 else "")
@@ -245,8 +244,7 @@ def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], 
                     save(cfg, [(batch, wrec)], outcome, say, sync=(windows == 0))
                     rec.rows_written += wrec.rows_written
                     windows += 1
-                    if batch.skipped:
-                        rec.error = f"skipped: {batch.skipped}"
+                    rec.error = f"skipped: {batch.skipped}" if batch.skipped else rec.error
                     if batch.failures:
                         rec.status = "partial"
                         rec.error = "; ".join(batch.failures[:3])
