@@ -110,7 +110,7 @@ def api_economy(tmp: Path) -> dict:
             d["answered_304"] = free
             d["share_304"] = round(free / paid, 3) if paid else 0.0
             d["naive_requests"] = _naive(cfg.database, dt.date.fromisoformat(d["day"]))
-        from dashboards import site
+        from jobs import site
 
         t0 = time.monotonic()
         pages = site.build_site(cfg, today=TODAY)

@@ -67,7 +67,7 @@ def run(n_rows: int, tmp: Path, subjects: int = 10_000) -> dict[str, float]:
     con = store.open_writer(cfg.storage)
     mems = [Membership(ECOS[i % len(ECOS)], METRICS[i % len(METRICS)][0], f"subject-{i}", "member")
             for i in range(subjects)]
-    store.sync_config(con, cfg, mems)
+    store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(), mems)
     t0 = time.perf_counter()
     loaded = 0
     for table in synthetic(n_rows, subjects, dt.date(2023, 1, 1), 1_000_000):
@@ -79,7 +79,7 @@ def run(n_rows: int, tmp: Path, subjects: int = 10_000) -> dict[str, float]:
     n_daily = con.execute("SELECT count(*), sum(value) FROM ecosystem_daily").fetchone()[0]
     daily_s = time.perf_counter() - t1
     con.close()
-    from dashboards import site
+    from jobs import site
 
     t2 = time.perf_counter()
     pages = site.build_site(cfg, today=dt.date(2026, 11, 28))

@@ -5,6 +5,7 @@ import datetime as dt
 
 from collectors import github_common as gh
 from collectors.base import Context
+from collectors.errors import RateLimitExhausted
 
 
 def when(epoch: float | None) -> str:
@@ -14,6 +15,11 @@ def when(epoch: float | None) -> str:
     t = dt.datetime.fromtimestamp(epoch, dt.UTC)
     now = dt.datetime.now(dt.UTC)
     return t.strftime("%H:%M UTC" if t.date() == now.date() else "%Y-%m-%d %H:%M UTC")
+
+
+def deferral(head: str, they: str, exc: RateLimitExhausted) -> str:
+    """A spent budget's line: what it leaves for the next run (``head``), why, and when ``they`` may resume."""
+    return f"{head}: {exc}; {they} can resume at {when(exc.resume_at)}"
 
 
 def plan(ctx: Context, who: str, needs: dict[str, int]) -> tuple[dict[str, dict[str, int]], list[str]]:

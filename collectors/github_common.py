@@ -49,22 +49,32 @@ def rate_limit(ctx: Context, source: str) -> dict[str, dict[str, int]]:
     return resources
 
 
+def is_count(v: Any) -> bool:
+    """An integer (JSON ``true`` is not one)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_search(data: Any, q: str) -> tuple[int, list[dict[str, Any]], bool]:
+    """A repository search answer → (total_count, items, incomplete_results).  A total that is not an
+    integer, or items that are not a list, is a ParseError: never a stored zero."""
+    total = data.get("total_count") if isinstance(data, dict) else None
+    if not is_count(total) or not isinstance(data.get("items"), list):
+        raise ParseError(f"search answer for '{q}' has no integer total_count or no items")
+    return total, data["items"], bool(data.get("incomplete_results"))
+
+
 def search(ctx: Context, q: str, source: str, per_page: int = 1, extra: dict | None = None,
            on_call: Callable[[], None] | None = None) -> tuple[int, list[dict[str, Any]], bool]:
     """One repository search, asked once more when ``incomplete_results`` → (total_count, items,
-    still_incomplete).  A total that is not an integer, or items that are not a list, is a ParseError:
-    never a stored zero."""
+    still_incomplete)."""
     params: dict[str, Any] = {"q": q, "per_page": per_page, **(extra or {})}
     for attempt in (1, 2):
         if on_call:
             on_call()
         resp = ctx.http.get(f"{ctx.settings.github.api_url}/search/repositories", source=source,
                             resource="search", params=params, headers=headers(), token=token(ctx))
-        data = resp.json()
-        total = data.get("total_count") if isinstance(data, dict) else None
-        if not isinstance(total, int) or isinstance(total, bool) or not isinstance(data.get("items"), list):
-            raise ParseError(f"search answer for '{q}' has no integer total_count or no items")
-        if not data.get("incomplete_results"):
-            return total, data["items"], False
+        total, items, incomplete = parse_search(resp.json(), q)
+        if not incomplete:
+            break
         ctx.log.info("%s: '%s' came back incomplete (attempt %d)", source, q, attempt)
-    return total, data["items"], True
+    return total, items, incomplete

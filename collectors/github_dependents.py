@@ -20,8 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 from bs4 import BeautifulSoup
 
 from collectors import web_common as web
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError
+from collectors.errors import ParseError, SourceError
+from collectors.http import Response
 from collectors.settings import Settings
 
 # Every selector this scraper depends on, in one place (see README "Scraped metrics").
@@ -44,15 +46,6 @@ def parse_entry(entry: str) -> tuple[str, str | None]:
     """``owner/repo`` → (repo, None); ``owner/repo:package`` → (repo, package)."""
     repo, sep, package = entry.partition(":")
     return repo.strip(), (package.strip() or None) if sep else None
-
-
-def entries(cfg: Settings) -> list[tuple[str, list[str]]]:
-    """Distinct configured entries in config order, with the ecosystems that list each."""
-    out: dict[str, list[str]] = {}
-    for eco in cfg.ecosystems:
-        for e in getattr(eco, "dependents", []):
-            out.setdefault(e, []).append(eco.key)
-    return list(out.items())
 
 
 def parse_counts(page: BeautifulSoup) -> tuple[dict[str, tuple[int, bool]], bool]:
@@ -90,19 +83,51 @@ def parse_packages(page: BeautifulSoup) -> list[tuple[str, str, bool]]:
     return out
 
 
+def require_counts(page: BeautifulSoup, url: str, day: str) -> dict[str, tuple[int, bool]]:
+    """Both counts of a dependents page; ParseError ("markup changed") when either is missing."""
+    counts, _empty = parse_counts(page)
+    for what in ("repos", "packages"):
+        if what not in counts:
+            label = "'N Repositories'" if what == "repos" else "'N Packages'"
+            raise web.markup_changed(GithubDependents.name, url, f"{label} count", SELECTORS["toggle"], day)
+    return counts
+
+
+def pick_package(packages: list[tuple[str, str, bool]], repo: str, package: str) -> tuple[str, bool]:
+    """The named package in the selector → (package_id, selected); SourceError when it is not listed."""
+    if not packages:
+        raise SourceError(f"{repo} shows no package selector, so package '{package}' cannot be "
+                          f"picked; configure plain '{repo}'")
+    match = [p for p in packages if p[0] == package]
+    if not match:
+        listed = ", ".join(p[0] for p in packages)
+        raise SourceError(f"{repo} lists no package '{package}' (it lists: {listed})")
+    _, pid, selected = match[0]
+    return pid, selected
+
+
+def current_name(resp: Response, repo: str) -> str:
+    """The repository's name after a redirect (renamed or transferred), else the one asked for."""
+    if resp.redirected_from:
+        m = FINAL_REPO_RE.search(urlsplit(resp.url).path)
+        if m:
+            return m.group(1)
+    return repo
+
+
 class GithubDependents:
     name = "github_dependents"
     source = "github"
     description = "GitHub 'Used by' counts: dependent repositories and packages (scraped)"
 
     def memberships(self, cfg: Settings) -> Iterable[Membership]:
-        for entry, ecos in entries(cfg):
-            for eco in ecos:
-                yield Membership(eco, self.source, entry, "member")
+        for eco in cfg.ecosystems:
+            for entry in eco.dependents:
+                yield Membership(eco.key, self.source, entry, "member")
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
         # one page per entry, a second when a named package is not the one shown by default
-        n = sum(1 + (parse_entry(e)[1] is not None) for e, _ in entries(cfg))
+        n = sum(1 + (parse_entry(e)[1] is not None) for e in cfg.distinct("dependents"))
         return {web.RESOURCE: n} if n else {}
 
     def url(self, cfg: Settings, repo: str) -> str:
@@ -111,60 +136,39 @@ class GithubDependents:
     def fetch(self, ctx: Context, entry: str) -> tuple[dict[str, tuple[int, bool]], str]:
         """Counts for one entry and the repository's current name; ParseError on odd markup."""
         repo, package = parse_entry(entry)
-        url = self.url(ctx.settings, repo)
-        resp = web.get_page(ctx, url, source=self.source)
-        current = repo
-        if resp.redirected_from:  # a renamed or transferred repository: github.com redirects
-            m = FINAL_REPO_RE.search(urlsplit(resp.url).path)
-            if m:
-                current = m.group(1)
-                url = self.url(ctx.settings, current)
+        resp = web.get_page(ctx, self.url(ctx.settings, repo), source=self.source)
+        current = current_name(resp, repo)
+        url = self.url(ctx.settings, current)
         page = web.soup(resp)
-        packages = parse_packages(page)
         if package is not None:
-            if not packages:
-                raise SourceError(f"{repo} shows no package selector, so package '{package}' cannot be "
-                                  f"picked; configure plain '{repo}'")
-            match = [p for p in packages if p[0] == package]
-            if not match:
-                listed = ", ".join(p[0] for p in packages)
-                raise SourceError(f"{repo} lists no package '{package}' (it lists: {listed})")
-            _, pid, selected = match[0]
+            pid, selected = pick_package(parse_packages(page), repo, package)
             if not selected:
                 resp = web.get_page(ctx, url, source=self.source, params={"package_id": pid})
                 page = web.soup(resp)
                 if not any(p[1] == pid and p[2] for p in parse_packages(page)):
                     raise web.markup_changed(self.name, resp.url, f"selected package '{package}'",
                                              SELECTORS["package_checked"], ctx.day.isoformat())
-        counts, _empty = parse_counts(page)
-        for what in ("repos", "packages"):
-            if what not in counts:
-                label = "'N Repositories'" if what == "repos" else "'N Packages'"
-                raise web.markup_changed(self.name, resp.url, f"{label} count", SELECTORS["toggle"],
-                                         ctx.day.isoformat())
-        return counts, current
+        return require_counts(page, resp.url, ctx.day.isoformat()), current
+
+    def add(self, ctx: Context, batch: Batch, entry: str, counts: dict[str, tuple[int, bool]], current: str
+            ) -> None:
+        """One entry's counts; figures stay under the configured name, subjects.canonical records a rename."""
+        for metric, key in (("dependents_repos", "repos"), ("dependents_packages", "packages")):
+            value, abbreviated = counts[key]
+            batch.add(ctx.day, metric, entry, value, flags="abbreviated" if abbreviated else "")
+        _, package = parse_entry(entry)
+        canonical = current + (f":{package}" if package else "")
+        batch.subjects.append(Subject(self.source, entry, "package" if package else "repo", canonical))
+        if canonical != entry:
+            batch.notes.append(f"{entry} is now {canonical}; update the config when convenient")
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        todo = entries(ctx.settings)
-        for entry, _ecos in todo:
-            try:
-                counts, current = self.fetch(ctx, entry)
-            except (NetworkUnavailable, RateLimitExhausted, ParseError):
-                raise  # a markup change hits every page alike: the source fails, nothing stored
-            except SourceError as exc:
-                batch.failures.append(f"{entry}: {exc}")
-                continue
-            # figures stay under the configured name; subjects.canonical records a rename
-            for metric, key in (("dependents_repos", "repos"), ("dependents_packages", "packages")):
-                value, abbreviated = counts[key]
-                batch.add(ctx.day, metric, entry, value, flags="abbreviated" if abbreviated else "")
-            _, package = parse_entry(entry)
-            canonical = current + (f":{package}" if package else "")
-            batch.subjects.append(Subject(self.source, entry, "package" if package else "repo", canonical))
-            if canonical != entry:
-                batch.notes.append(f"{entry} is now {canonical}; update the config when convenient")
-        if todo and len(batch.failures) == len(todo):
-            raise SourceError(batch.failures[0] if len(todo) == 1 else
-                              f"all {len(todo)} repositories failed; first: {batch.failures[0]}")
+        # a markup change hits every page alike: the source fails, nothing stored
+        tries = Attempts(batch, fatal=(ParseError,))
+        for entry in ctx.settings.distinct("dependents"):
+            got = tries.run(entry, lambda e=entry: self.fetch(ctx, e))
+            if got is not None:
+                self.add(ctx, batch, entry, *got)
+        tries.finish("repositories")
         return batch

@@ -15,23 +15,32 @@ from typing import Any
 
 from collectors import github_budget
 from collectors import github_common as gh
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
+from collectors.errors import NotFound, ParseError, SourceError
 from collectors.settings import Settings
 
 # metric -> field of the repository object
 FIELDS = {"stars": "stargazers_count", "forks": "forks_count", "watchers": "subscribers_count",
           "open_issues": "open_issues_count"}
 ETAG_KEY = "repos.etag:"  # + configured owner/repo; state lives under source 'github'
+# why a repository is missing, by status (404 otherwise)
+MISSING = {451: "unavailable for legal reasons (451)", 410: "gone (410)"}
 
 
 def repos(cfg: Settings) -> list[str]:
     """Distinct configured repositories, in config order (GitHub names are case-insensitive)."""
     seen: dict[str, str] = {}
+    for r in cfg.distinct("github_repos"):
+        seen.setdefault(r.lower(), r)
+    return list(seen.values())
+
+
+def memberships(cfg: Settings, source: str) -> Iterable[Membership]:
+    """Every configured repository is a member of the families listing it."""
     for eco in cfg.ecosystems:
         for r in eco.github_repos:
-            seen.setdefault(r.lower(), r)
-    return list(seen.values())
+            yield Membership(eco.key, source, r, "member")
 
 
 def parse_repo(data: Any, repo: str) -> tuple[dict[str, int], str]:
@@ -41,7 +50,7 @@ def parse_repo(data: Any, repo: str) -> tuple[dict[str, int], str]:
     values: dict[str, int] = {}
     for metric, key in FIELDS.items():
         v = data.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        if not gh.is_count(v) or v < 0:
             raise ParseError(f"{repo}: repository answer lacks an integer '{key}'")
         values[metric] = v
     name = data.get("full_name")
@@ -54,9 +63,7 @@ class GithubRepos:
     description = "flagship repository stars, forks, watchers and open issues (conditional requests)"
 
     def memberships(self, cfg: Settings) -> Iterable[Membership]:
-        for eco in cfg.ecosystems:
-            for r in eco.github_repos:
-                yield Membership(eco.key, self.source, r, "member")
+        return memberships(cfg, self.source)
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"core": len(repos(cfg))}
@@ -87,22 +94,32 @@ class GithubRepos:
         if status == 304:
             values, canonical = self.stored(ctx, repo)
             if set(values) == set(FIELDS):
-                for metric, v in values.items():
-                    batch.add(ctx.day, metric, repo, v)
-                batch.subjects.append(Subject(self.source, repo, "repo", canonical or repo))
+                self.add(ctx, batch, repo, values, canonical or repo)
                 return
             # The ETag outlived the rows it stood for (a new warehouse): ask again, unconditionally.
             ctx.log.info("github_repos: %s answered 304 but nothing is stored; fetching it again", repo)
             status, data, new_etag = self.fetch(ctx, repo, None)
         values, canonical = parse_repo(data, repo)
-        for metric, v in values.items():
-            batch.add(ctx.day, metric, repo, v)
-        batch.subjects.append(Subject(self.source, repo, "repo", canonical))
+        self.add(ctx, batch, repo, values, canonical)
         if new_etag:
             batch.state[ETAG_KEY + repo] = new_etag
         if canonical.lower() != repo.lower():
             batch.notes.append(f"{repo} is now {canonical} (renamed or transferred); its history stays "
                                f"under {repo} — update the config when convenient")
+
+    def add(self, ctx: Context, batch: Batch, repo: str, values: dict[str, Any], canonical: str) -> None:
+        """Today's counters of one repository, under its configured name."""
+        for metric, v in values.items():
+            batch.add(ctx.day, metric, repo, v)
+        batch.subjects.append(Subject(self.source, repo, "repo", canonical))
+
+    def attempt(self, ctx: Context, repo: str, batch: Batch) -> None:
+        """:meth:`one`, a missing repository worded by its status."""
+        try:
+            self.one(ctx, repo, batch)
+        except NotFound as exc:
+            raise SourceError(MISSING.get(exc.status or 0, "not found (404): deleted, private or misspelt")) \
+                from None
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
@@ -111,24 +128,9 @@ class GithubRepos:
             return batch
         _resources, short = github_budget.plan(ctx, self.name, {"core": len(rs)})
         batch.notes += short
-        for i, repo in enumerate(rs):
-            try:
-                self.one(ctx, repo, batch)
-            except NetworkUnavailable:
-                raise
-            except RateLimitExhausted as exc:
-                left = rs[i:]
-                batch.failures.append(
-                    f"deferred {len(left)} repositories ({', '.join(left[:3])}{'…' if len(left) > 3 else ''}): "
-                    f"{exc}; they can resume at {github_budget.when(exc.resume_at)}")
-                break
-            except NotFound as exc:
-                why = {451: "unavailable for legal reasons (451)", 410: "gone (410)"}.get(
-                    exc.status or 0, "not found (404): deleted, private or misspelt")
-                batch.failures.append(f"{repo}: {why}")
-            except SourceError as exc:
-                batch.failures.append(f"{repo}: {exc}")
-        if len(batch.failures) == len(rs):
-            raise SourceError(batch.failures[0] if len(rs) == 1 else
-                              f"all {len(rs)} repositories failed; first: {batch.failures[0]}")
+        tries = Attempts(batch)
+        for repo in rs:
+            tries.run(repo, lambda r=repo: self.attempt(ctx, r, batch))
+        tries.finish("repositories", lambda exc, left: github_budget.deferral(
+            f"deferred {len(left)} repositories ({', '.join(left[:3])}{'…' if len(left) > 3 else ''})", "they", exc))
         return batch

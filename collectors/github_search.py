@@ -12,18 +12,19 @@ from collections.abc import Iterable, Iterator
 
 from collectors import github_backfill
 from collectors import github_common as gh
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership, Subject
-from collectors.errors import NetworkUnavailable, RateLimitExhausted, SourceError
+from collectors.errors import SourceError
 from collectors.settings import Settings
 
 
-def queries(cfg: Settings) -> list[str]:
-    """Distinct configured queries, in config order."""
-    seen: dict[str, None] = {}
-    for eco in cfg.ecosystems:
-        for q in eco.github_queries:
-            seen.setdefault(q, None)
-    return list(seen)
+def deferred_line(qs: list[str]):
+    """How a spent search budget is worded: the queries it leaves for the next run, the first five named."""
+    def line(exc: SourceError, deferred: list[str]) -> str:
+        left = qs[len(qs) - len(deferred):]
+        return (f"{exc}; deferred {len(left)} of {len(qs)} queries: " + ", ".join(f"'{x}'" for x in left[:5])
+                + (" …" if len(left) > 5 else ""))
+    return line
 
 
 class GithubSearch:
@@ -37,7 +38,7 @@ class GithubSearch:
                 yield Membership(eco.key, self.source, q, "primary" if i == 0 else "tracked")
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
-        return {"search": len(queries(cfg))}
+        return {"search": len(cfg.distinct("github_queries"))}
 
     def count(self, ctx: Context, q: str) -> tuple[int, bool]:
         """One search call (plus one retry when incomplete) → (total_count, still_incomplete)."""
@@ -47,32 +48,23 @@ class GithubSearch:
     def backfill(self, ctx: Context, since: dt.date, until: dt.date) -> Iterator[Batch]:
         """repos_created per day and a reconstructed repo_count from created: windows (see
         collectors/github_backfill.py); one committed batch per finished window, resumable."""
-        yield from github_backfill.backfill(ctx, queries(ctx.settings), since, until, self.source, self.name)
+        yield from github_backfill.backfill(ctx, ctx.settings.distinct("github_queries"), since, until,
+                                            self.source, self.name)
 
     def collect(self, ctx: Context) -> Batch:
         batch = Batch(self.source)
-        qs = queries(ctx.settings)
+        qs = ctx.settings.distinct("github_queries")
         if qs:
             gh.rate_limit(ctx, self.name)
-        for i, q in enumerate(qs):
-            try:
-                total, incomplete = self.count(ctx, q)
-            except (NetworkUnavailable, RateLimitExhausted) as exc:
-                if not batch.observations:
-                    raise
-                # keep the counts already taken; the rest waits for the next run
-                left = qs[i:]
-                batch.failures.append(f"{exc}; deferred {len(left)} of {len(qs)} queries: "
-                                      + ", ".join(f"'{x}'" for x in left[:5]) + (" …" if len(left) > 5 else ""))
-                break
-            except SourceError as exc:
-                batch.failures.append(f"query '{q}': {exc}")
+        tries = Attempts(batch)
+        for q in qs:
+            got = tries.run(f"query '{q}'", lambda q=q: self.count(ctx, q))
+            if got is None:
                 continue
+            total, incomplete = got
             batch.add(ctx.day, "repo_count", q, total, flags="incomplete" if incomplete else "")
             batch.subjects.append(Subject(self.source, q, "query", q))
             if incomplete:
                 batch.notes.append(f"query '{q}': incomplete_results twice; stored flagged 'incomplete'")
-        if qs and len(batch.failures) == len(qs):
-            raise SourceError(batch.failures[0] if len(qs) == 1 else
-                              f"all {len(qs)} queries failed; first: {batch.failures[0]}")
+        tries.finish("queries", deferred_line(qs))
         return batch

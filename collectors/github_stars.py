@@ -19,9 +19,10 @@ from typing import Any
 
 from collectors import github_budget, github_reference
 from collectors import github_common as gh
+from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership
-from collectors.errors import NetworkUnavailable, NotFound, ParseError, RateLimitExhausted, SourceError
-from collectors.github_repos import repos
+from collectors.errors import NotFound, ParseError, SourceError
+from collectors.github_repos import memberships, repos
 from collectors.settings import Settings
 
 API_VERSION = "2026-03-10"
@@ -42,7 +43,7 @@ def parse_weeks(data: Any, repo: str) -> list[tuple[dt.date, list[int]]]:
         if not isinstance(w, dict) or not isinstance(w.get("week"), int) or not isinstance(w.get("days"), list):
             raise ParseError(f"{repo}: star history week lacks 'week' or 'days'")
         days = w["days"]
-        if len(days) != 7 or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in days):
+        if len(days) != 7 or not all(gh.is_count(x) and x >= 0 for x in days):
             raise ParseError(f"{repo}: star history week {w['week']} does not hold 7 day counts")
         if isinstance(w.get("total"), int) and w["total"] != sum(days):
             raise ParseError(f"{repo}: star history week {w['week']}: total {w['total']} is not the sum "
@@ -58,9 +59,7 @@ class GithubStars:
     description = "stars gained per day from the star history (new weeks each day, all weeks at first)"
 
     def memberships(self, cfg: Settings) -> Iterable[Membership]:
-        for eco in cfg.ecosystems:
-            for r in eco.github_repos:
-                yield Membership(eco.key, self.source, r, "member")
+        return memberships(cfg, self.source)
 
     def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"core": len(repos(cfg))}  # one page per repository once the history is stored
@@ -118,9 +117,9 @@ class GithubStars:
         got = 0
         for i, repo in enumerate(rs):
             batch = batch_for()
+            tries = Attempts(batch)  # each repository's rows, and its failure line, in a batch of its own
             try:
-                self.one(ctx, repo, batch, since, until, incremental)
-                got += 1
+                got += tries.run(repo, lambda r=repo: self.one(ctx, r, batch, since, until, incremental)) is not None
             except Unavailable as exc:
                 if str(exc) == "400":
                     batch.notes.append(f"star history unavailable at {ctx.settings.github.api_url}: the API "
@@ -129,26 +128,24 @@ class GithubStars:
                     yield batch
                     return
                 missing.append(repo)
-            except NetworkUnavailable:
-                raise
-            except RateLimitExhausted as exc:
-                left = rs[i:]
-                batch.failures.append(f"deferred star history of {len(left)} repositories: {exc}; "
-                                      f"it can resume at {github_budget.when(exc.resume_at)}")
+            if tries.limit is not None:
+                batch.failures.append(github_budget.deferral(
+                    f"deferred star history of {len(rs) - i} repositories", "it", tries.limit))
                 yield batch
                 return
-            except SourceError as exc:
-                batch.failures.append(f"{repo}: {exc}")
             yield batch
         if missing:
-            batch = batch_for()
-            if not got:
-                batch.notes.append(f"star history unavailable at {ctx.settings.github.api_url}: every "
-                                   "repository answered 404 (older GitHub Enterprise lacks "
-                                   "/stargazers/history); skipped")
-            else:
-                batch.failures += [f"{r}: star history answered 404 (repository missing?)" for r in missing]
-            yield batch
+            yield self._missing(ctx, batch_for(), missing, got)
+
+    def _missing(self, ctx: Context, batch: Batch, missing: list[str], got: int) -> Batch:
+        """404s: the endpoint is missing when no repository answered, else those repositories are."""
+        if not got:
+            batch.notes.append(f"star history unavailable at {ctx.settings.github.api_url}: every "
+                               "repository answered 404 (older GitHub Enterprise lacks "
+                               "/stargazers/history); skipped")
+        else:
+            batch.failures += [f"{r}: star history answered 404 (repository missing?)" for r in missing]
+        return batch
 
     def collect(self, ctx: Context) -> Batch:
         out = Batch(self.source)

@@ -1,13 +1,14 @@
-"""One HTTP client for every collector: timeouts, retries, rate-limit budgets, archiving, redaction.
+"""One HTTP client for every collector: timeouts, retries, rate-limit waits, archiving, redaction.
 
-GitHub announces budgets in ``x-ratelimit-*`` headers per resource (core, search, ...); the Hugging
-Face Hub in IETF ``RateLimit``/``RateLimit-Policy`` headers.  Both feed the same per-resource budget:
-a spent budget is waited out when its reset is within ``[http] max_wait_seconds``, otherwise the
-source stops with :class:`RateLimitExhausted`.  Short (per-minute) windows are paced evenly rather
-than burst, so search calls are spread over the minute the way the upstream announces.
+A GET goes through four named steps, tried again until it has an answer: *send* it (held first by the
+:class:`~collectors.pacing.Pacer` until the budget and the declared spacing allow), *classify* what came
+back (a usable answer, a rate limit, a transient fault), *wait* out a limit (not a failure of the call),
+or *retry* a transient fault with backoff.  Budgets, limits and waits are the pacer's
+(``collectors/pacing.py``); the mapping of a final status to an error is shared with :class:`ReplayClient`.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import re
@@ -21,19 +22,31 @@ from urllib.parse import urlsplit
 import requests
 
 from collectors.archive import Archive, ArchivedResponse, load_run, redact, request_key
+from collectors.errors import NetworkUnavailable, NotFound, RateLimitExhausted, UpstreamError
+from collectors.pacing import Budget, Limit, Pacer, classify_limit
 from collectors.settings import HttpSettings
-from collectors.errors import Interrupted, NetworkUnavailable, NotFound, RateLimitExhausted, UpstreamError
 
 log = logging.getLogger("ecotrend.http")
 
 RETRY_STATUSES = {500, 502, 503, 504}
-PACE_WINDOW_SECONDS = 120  # windows at most this long are paced evenly; longer ones may burst
+NOT_FOUND_STATUSES = (404, 410, 451)
+NETWORK_DOWN = "network unavailable"
+TRUNCATED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+NO_CONNECTION_MARKERS = ("Name or service not known", "Temporary failure in name resolution", "nodename nor",
+                         "No address associated", "Network is unreachable", "getaddrinfo failed",
+                         "Failed to resolve", "No route to host", "Connection refused")
+
+
+def version() -> str:
+    """The installed package's version; a placeholder when running from an uninstalled checkout."""
+    try:
+        return importlib.metadata.version("ecotrend")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def user_agent() -> str:
-    from jobs import __version__
-
-    return f"ecotrend/{__version__} (+https://github.com/ecotrend/ecotrend)"
+    return f"ecotrend/{version()} (+https://github.com/ecotrend/ecotrend)"
 
 
 @dataclass
@@ -59,50 +72,69 @@ class Response:
                                 self.status) from None
 
 
-@dataclass
-class Budget:
-    limit: int | None = None
-    remaining: int | None = None
-    reset: float | None = None  # epoch seconds
-    last_call: float = 0.0
-
-
 def _short(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.netloc}{parts.path}"
 
 
-def parse_budget(headers: dict[str, str], now: float) -> tuple[str | None, Budget] | None:
-    """Read a budget from GitHub's x-ratelimit-* or the IETF RateLimit headers; None when absent."""
-    if "x-ratelimit-remaining" in headers:
-        try:
-            b = Budget(limit=int(headers.get("x-ratelimit-limit", "0")) or None,
-                       remaining=int(headers["x-ratelimit-remaining"]),
-                       reset=float(headers.get("x-ratelimit-reset", "0")) or None)
-        except ValueError:
-            return None
-        return headers.get("x-ratelimit-resource"), b
-    if "ratelimit" in headers:
-        # e.g. RateLimit: "api";r=489;t=189   RateLimit-Policy: "fixed window";"api";q=500;w=300
-        m_r = re.search(r"\br=(\d+)", headers["ratelimit"])
-        m_t = re.search(r"\bt=(\d+)", headers["ratelimit"])
-        m_name = re.match(r'\s*"([^"]+)"', headers["ratelimit"])
-        m_q = re.search(r"\bq=(\d+)", headers.get("ratelimit-policy", ""))
-        if m_r:
-            return (m_name.group(1) if m_name else None,
-                    Budget(limit=int(m_q.group(1)) if m_q else None, remaining=int(m_r.group(1)),
-                           reset=now + int(m_t.group(1)) if m_t else None))
-    return None
+def full_url(url: str, params: dict | list | None = None) -> str:
+    """``url`` with ``params`` encoded into its query, exactly as it is sent and archived."""
+    return requests.Request("GET", url, params=params).prepare().url or url
+
+
+def answer(resp: Response, ok: tuple[int, ...], url: str, detail: str | None = None) -> Response:
+    """``resp`` when its status is one the caller accepts, else the error it stands for.
+
+    ``detail`` (a redacted start of the body) follows the status in the message when given.
+    """
+    if resp.status in ok:
+        return resp
+    if resp.status in NOT_FOUND_STATUSES:
+        raise NotFound(f"{_short(url)} answered {resp.status}", resp.status)
+    suffix = f": {detail}" if detail is not None else ""
+    raise UpstreamError(f"HTTP {resp.status} from {_short(url)}{suffix}", resp.status)
+
+
+def fault_kind(exc: Exception) -> str:
+    """What a failed send was: a truncated response, a timeout, no network at all, or another connection error."""
+    if isinstance(exc, TRUNCATED):  # a body cut short of its Content-Length is a transient fault like a reset
+        return "truncated response"
+    text = str(exc)
+    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
+        return "timeout"
+    if any(m in text for m in NO_CONNECTION_MARKERS):
+        return NETWORK_DOWN
+    return "connection error"
+
+
+class _NoAnswer(Exception):
+    """A send that got no usable answer (no connection, a timeout, a body cut short)."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass
+class _Call:
+    """One GET across its attempts: where it goes, and what it has cost so far."""
+
+    url: str
+    host: str
+    source: str
+    resource: str
+    headers: dict[str, str]
+    allow_redirects: bool
+    min_interval: float
+    failures: int = 0  # failed attempts (5xx, no connection, a body cut short)
+    limit_waits: int = 0  # refusals waited out: not failures of the call
+    secondary_hits: int = 0
 
 
 class HttpClient:
     """The shared session.  ``get`` returns a :class:`Response` or raises a SourceError subclass."""
 
     replaying = False  # True on ReplayClient: answers come from the raw archive, not the network
-
-    def archived_urls(self, source: str) -> list[str]:
-        """The URLs a replayed day holds for ``source``; none on the network."""
-        return []
 
     def __init__(self, http_cfg: HttpSettings | None = None, archive: Archive | None = None,
                  secrets: list[str] | None = None,
@@ -111,71 +143,26 @@ class HttpClient:
         self.cfg = http_cfg or HttpSettings()
         self.archive = archive
         self.secrets = [s for s in (secrets or []) if s]
-        self.sleep = sleep
-        self.clock = clock
-        self.interrupted = interrupted
+        self.pacer = Pacer(self.cfg.max_wait_seconds, clock=clock, sleep=sleep, interrupted=interrupted)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent()
         self.session.max_redirects = 10
-        self.budgets: dict[tuple[str, str], Budget] = {}
         self.requests: Counter[tuple[str, str]] = Counter()
         self.unreachable: set[str] = set()  # hosts that could not be reached at all this run
         self._token_hosts: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    # -- budgets -------------------------------------------------------------------------------
+    def archived_urls(self, source: str) -> list[str]:
+        """The URLs a replayed day holds for ``source``; none on the network."""
+        return []
+
     def budget(self, host: str, resource: str) -> Budget:
-        return self.budgets.setdefault((host, resource), Budget())
+        return self.pacer.budget(host, resource)
 
     def note_budget(self, host: str, resource: str, limit: int | None, remaining: int | None,
                     reset: float | None) -> None:
         """Record a budget learnt elsewhere (e.g. GitHub's free /rate_limit)."""
-        b = self.budget(host, resource)
-        b.limit, b.remaining, b.reset = limit, remaining, reset
-
-    def _wait(self, seconds: float, why: str, source: str) -> None:
-        max_wait = self.cfg.max_wait_seconds
-        if seconds > max_wait:
-            raise RateLimitExhausted(
-                f"{why}; it resets in {int(seconds)}s, more than http.max_wait_seconds={int(max_wait)}",
-                resume_at=self.clock() + seconds)
-        if seconds > 0:
-            log.info("%s: %s; waiting %.0fs", source, why, seconds)
-            self._sleep_interruptibly(seconds)
-
-    def _sleep_interruptibly(self, seconds: float) -> None:
-        end = self.clock() + seconds
-        while True:
-            left = end - self.clock()
-            if left <= 0:
-                return
-            if self.interrupted():
-                raise Interrupted()
-            self.sleep(min(left, 1.0))
-
-    def _pace(self, host: str, resource: str, source: str) -> None:
-        b = self.budgets.get((host, resource))
-        if not b or b.remaining is None or b.reset is None:
-            return
-        now = self.clock()
-        left = b.reset - now
-        if b.remaining <= 0 and left > 0:
-            self._wait(left + 1, f"{resource} rate limit spent", source)
-            b.remaining = None
-            return
-        if 0 < left <= PACE_WINDOW_SECONDS and b.remaining > 0:
-            interval = left / b.remaining
-            gap = b.last_call + interval - now
-            if gap > 0:  # pacing is always waited out: it is at most one window long
-                self._sleep_interruptibly(gap)
-
-    def _space(self, host: str, resource: str, min_interval: float) -> None:
-        """At least ``min_interval`` seconds since the last call to (host, resource)."""
-        last = self.budget(host, resource).last_call
-        if min_interval > 0 and last:
-            gap = last + min_interval - self.clock()
-            if gap > 0:
-                self._sleep_interruptibly(gap)
+        self.pacer.note(host, resource, limit, remaining, reset)
 
     # -- requests ------------------------------------------------------------------------------
     def get(self, url: str, *, source: str, resource: str = "core", params: dict | list | None = None,
@@ -183,104 +170,106 @@ class HttpClient:
             allow_redirects: bool = True, ok: tuple[int, ...] = (200,), archive: bool = True,
             min_interval: float = 0.0) -> Response:
         """GET ``url``; ``min_interval`` spaces calls to one (host, resource) that announces no budget."""
-        prepared = requests.Request("GET", url, params=params, headers=headers or {}).prepare()
-        full_url = prepared.url
-        host = urlsplit(full_url).netloc
-        req_headers = dict(headers or {})
+        target = full_url(url, params)
+        host = urlsplit(target).netloc
+        call = _Call(target, host, source, resource, self._headers(headers, token, host, source),
+                     allow_redirects, min_interval)
+        while True:
+            resp = self._attempt(call)
+            if resp is not None:
+                break
+        if archive and self.archive is not None:
+            self.archive.write(source, "GET", target, resp.status, resp.headers, resp.body, resp.url)
+        return answer(resp, ok, target, re.sub(r"\s+", " ", redact(resp.text[:80], self.secrets)))
+
+    def _headers(self, headers: dict[str, str] | None, token: str | None, host: str, source: str) -> dict[str, str]:
+        """The request's headers, with the token when ``host`` is the one it was first sent to.
+
+        A next link or a configured address pointing elsewhere never receives it.
+        """
+        out = dict(headers or {})
         if token:
-            # a token is bound to the first host it is sent to: a next link or a configured address
-            # pointing elsewhere never receives it
             bound = self._token_hosts.setdefault(token, host)
             if bound == host:
-                req_headers["Authorization"] = f"Bearer {token}"
+                out["Authorization"] = f"Bearer {token}"
             else:
                 log.warning("%s: not sending the token to %s (it belongs to %s)", source, host, bound)
+        return out
+
+    def _attempt(self, call: _Call) -> Response | None:
+        """Send once and classify; the final response, or None when the call is to be made again."""
+        self.pacer.before_call(call.host, call.resource, call.source, call.min_interval)
+        self._count(call.source, call.resource)
+        try:
+            resp = self._send(call)
+        except _NoAnswer as fault:
+            self._no_answer(call, fault.kind)
+            return None
+        self.pacer.learn(call.host, call.resource, resp.headers)
+        if resp.status == 304:
+            self._count(call.source, call.resource + "_304")
+        limit = classify_limit(resp.status, resp.headers, resp.body, self.pacer.clock(),
+                               self.cfg.secondary_wait_seconds, call.secondary_hits)
+        if limit is not None:
+            self._wait_for(call, limit)
+            return None
+        if resp.status in RETRY_STATUSES and self._retry(call, f"HTTP {resp.status} from {_short(call.url)}"):
+            return None
+        return resp
+
+    def _send(self, call: _Call) -> Response:
+        """One request on the wire; :class:`_NoAnswer` when no whole answer came back."""
+        try:
+            raw = self.session.get(call.url, headers=call.headers, timeout=self.cfg.timeout_seconds,
+                                   allow_redirects=call.allow_redirects, stream=True)
+            body = self._read_body(raw, call.url)
+        except requests.TooManyRedirects:
+            raise UpstreamError(f"redirect loop at {_short(call.url)}") from None
+        except (requests.ConnectionError, requests.Timeout, *TRUNCATED) as exc:
+            raise _NoAnswer(fault_kind(exc)) from None
+        return Response(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, body, raw.url,
+                        [h.url for h in raw.history])
+
+    def _no_answer(self, call: _Call, kind: str) -> None:
+        """Retry a send that got no answer, or give up on it.
+
+        Once a host proved unreachable, the network is likely down: fail fast instead of spending the
+        whole backoff again on every request and every other source.
+        """
+        fail_fast = kind == NETWORK_DOWN and bool(self.unreachable)
+        if not fail_fast and self._retry(call, f"{kind} at {_short(call.url)}"):
+            return
+        if kind == NETWORK_DOWN:
+            self.unreachable.add(call.host)
+            raise NetworkUnavailable(f"network unavailable ({_short(call.url)})") from None
+        raise UpstreamError(f"{kind} at {_short(call.url)} after {call.failures} attempts") from None
+
+    def _retry(self, call: _Call, what: str) -> bool:
+        """Count a failed attempt and back off before the next; False when no retry is left."""
+        call.failures += 1
         retries = self.cfg.retries
-        backoff = self.cfg.backoff_seconds
-        timeout = self.cfg.timeout_seconds
-        attempt = 0
-        limit_waits = 0
-        secondary_hits = 0
-        while True:
-            if self.interrupted():
-                raise Interrupted()
-            self._pace(host, resource, source)
-            self._space(host, resource, min_interval)
-            attempt += 1
-            with self._lock:
-                self.requests[(source, resource)] += 1
-            self.budget(host, resource).last_call = self.clock()
-            try:
-                raw = self.session.get(full_url, headers=req_headers, timeout=timeout,
-                                       allow_redirects=allow_redirects, stream=True)
-                body = self._read_body(raw, full_url)
-            except requests.TooManyRedirects:
-                raise UpstreamError(f"redirect loop at {_short(full_url)}") from None
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as exc:
-                # a body cut short of its Content-Length is a transient fault like a reset
-                kind = "truncated response" if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                                                                requests.exceptions.ContentDecodingError)) \
-                    else self._conn_kind(exc)
-                # Once a host proved unreachable, the network is likely down: fail fast instead of
-                # spending the whole backoff again on every request and every other source.
-                if kind == "network unavailable" and self.unreachable and host not in self.unreachable:
-                    self.unreachable.add(host)
-                    raise NetworkUnavailable(f"network unavailable ({_short(full_url)})") from None
-                if kind == "network unavailable" and host in self.unreachable:
-                    raise NetworkUnavailable(f"network unavailable ({_short(full_url)})") from None
-                if attempt <= retries:
-                    delay = backoff * (2 ** (attempt - 1))
-                    log.warning("%s: %s at %s; retry %d/%d in %.1fs", source, kind, _short(full_url),
-                                attempt, retries, delay)
-                    self.sleep(delay)
-                    continue
-                if kind == "network unavailable":
-                    self.unreachable.add(host)
-                    raise NetworkUnavailable(f"network unavailable ({_short(full_url)})") from None
-                raise UpstreamError(f"{kind} at {_short(full_url)} after {attempt} attempts") from None
-            resp_headers = {k.lower(): v for k, v in raw.headers.items()}
-            now = self.clock()
-            parsed = parse_budget(resp_headers, now)
-            if parsed:
-                _, b = parsed
-                tgt = self.budget(host, resource)
-                tgt.limit, tgt.remaining, tgt.reset = b.limit, b.remaining, b.reset
-            status = raw.status_code
-            if status == 304:
-                with self._lock:
-                    self.requests[(source, resource + "_304")] += 1
-            if status in (403, 429):
-                decision = self._limit_decision(status, resp_headers, body, now, secondary_hits)
-                if decision is not None:
-                    why, wait, kind = decision
-                    if kind == "secondary":
-                        secondary_hits += 1
-                        if secondary_hits > retries:
-                            raise RateLimitExhausted(f"{why}; still limited after {retries} waits")
-                    limit_waits += 1
-                    if limit_waits > retries + 3:
-                        raise RateLimitExhausted(f"{why}; gave up after {limit_waits - 1} waits")
-                    self._wait(wait, why, source)
-                    self.budget(host, resource).remaining = None
-                    attempt -= 1  # limits are not failures of the request
-                    continue
-            if status in RETRY_STATUSES and attempt <= retries:
-                delay = backoff * (2 ** (attempt - 1))
-                log.warning("%s: HTTP %d from %s; retry %d/%d in %.1fs", source, status,
-                            _short(full_url), attempt, retries, delay)
-                self.sleep(delay)
-                continue
-            resp = Response(status, resp_headers, body, raw.url,
-                            [h.url for h in raw.history])
-            if archive and self.archive is not None:
-                self.archive.write(source, "GET", full_url, status, resp_headers, body, raw.url)
-            if status in ok:
-                return resp
-            if status in (404, 410, 451):
-                raise NotFound(f"{_short(full_url)} answered {status}", status)
-            snippet = re.sub(r"\s+", " ", redact(resp.text[:80], self.secrets))
-            raise UpstreamError(f"HTTP {status} from {_short(full_url)}: {snippet}", status)
+        if call.failures > retries:
+            return False
+        delay = self.cfg.backoff_seconds * (2 ** (call.failures - 1))
+        log.warning("%s: %s; retry %d/%d in %.1fs", call.source, what, call.failures, retries, delay)
+        self.pacer.sleep(delay)
+        return True
+
+    def _wait_for(self, call: _Call, limit: Limit) -> None:
+        """Wait out a rate limit, within bounds: it is not a failed attempt, but waits are not endless."""
+        retries = self.cfg.retries
+        if limit.secondary:
+            call.secondary_hits += 1
+            if call.secondary_hits > retries:
+                raise RateLimitExhausted(f"{limit.why}; still limited after {retries} waits")
+        call.limit_waits += 1
+        if call.limit_waits > retries + 3:
+            raise RateLimitExhausted(f"{limit.why}; gave up after {call.limit_waits - 1} waits")
+        self.pacer.wait_out(call.host, call.resource, limit, call.source)
+
+    def _count(self, source: str, key: str) -> None:
+        with self._lock:
+            self.requests[(source, key)] += 1
 
     def _read_body(self, raw: requests.Response, url: str) -> bytes:
         cap = self.cfg.max_response_bytes
@@ -298,56 +287,22 @@ class HttpClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    @staticmethod
-    def _conn_kind(exc: Exception) -> str:
-        text = str(exc)
-        if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
-            return "timeout"
-        markers = ("Name or service not known", "Temporary failure in name resolution", "nodename nor",
-                   "No address associated", "Network is unreachable", "getaddrinfo failed",
-                   "Failed to resolve", "No route to host", "Connection refused")
-        if any(m in text for m in markers):
-            return "network unavailable"
-        return "connection error"
-
-    def _limit_decision(self, status: int, headers: dict[str, str], body: bytes, now: float,
-                        secondary_hits: int = 0) -> tuple[str, float, str] | None:
-        """Tell a primary limit from a secondary one; None when a 403 is not a limit at all."""
-        text = body[:2000].decode("utf-8", errors="replace").lower()
-        if headers.get("x-ratelimit-remaining") == "0":
-            reset = float(headers.get("x-ratelimit-reset", "0") or 0)
-            return ("primary rate limit reached", max(0.0, reset - now) + 1, "primary")
-        retry_after = headers.get("retry-after")
-        if retry_after:
-            try:
-                wait = float(retry_after)
-            except ValueError:
-                wait = self.cfg.secondary_wait_seconds
-            return ("secondary rate limit (retry-after)", wait, "secondary")
-        if status == 429 and "ratelimit" in headers:
-            m_t = re.search(r"\bt=(\d+)", headers["ratelimit"])
-            wait = float(m_t.group(1)) if m_t else self.cfg.secondary_wait_seconds
-            return ("rate limit reached", wait, "primary")
-        if status == 429 or "secondary rate limit" in text or "abuse" in text:
-            # No retry-after: wait at least a minute (configurable for tests), doubling each time.
-            base = self.cfg.secondary_wait_seconds
-            return ("secondary rate limit without retry-after", base * (2 ** secondary_hits), "secondary")
-        return None
-
 
 class ReplayClient:
-    """Serves a day's archived responses in place of the network (``collect --from-archive``)."""
+    """Serves a day's archived responses in place of the network (``collect --from-archive``).
+
+    It never waits nor retries: the archive holds each call's final answer, mapped to the same errors.
+    """
 
     replaying = True
-
-    def archived_urls(self, source: str) -> list[str]:
-        return [rec.url for recs in self.by_source.get(source, {}).values() for rec in recs[:1]]
 
     def __init__(self, run_dirs: dict[str, Any]):
         self.by_source = {src: load_run(d) for src, d in run_dirs.items() if d is not None}
         self._served: Counter[tuple[str, str]] = Counter()
         self.requests: Counter[tuple[str, str]] = Counter()
-        self.budgets: dict = {}
+
+    def archived_urls(self, source: str) -> list[str]:
+        return [rec.url for recs in self.by_source.get(source, {}).values() for rec in recs[:1]]
 
     def note_budget(self, *a: Any, **k: Any) -> None:
         pass
@@ -359,19 +314,19 @@ class ReplayClient:
             headers: dict[str, str] | None = None, token: str | None = None,
             allow_redirects: bool = True, ok: tuple[int, ...] = (200,), archive: bool = True,
             min_interval: float = 0.0) -> Response:
-        full_url = requests.Request("GET", url, params=params).prepare().url
-        key = request_key("GET", full_url)
-        records: list[ArchivedResponse] = self.by_source.get(source, {}).get(key, [])
-        if not records:
-            raise UpstreamError(f"not in the archive: {_short(full_url)}")
-        i = self._served[(source, key)]
-        self._served[(source, key)] += 1
-        rec = records[min(i, len(records) - 1)]
+        target = full_url(url, params)
+        rec = self._next_record(source, target)
         self.requests[(source, resource)] += 1
         resp = Response(rec.status, rec.headers, rec.body, rec.final_url,
                         [rec.url] if rec.final_url != rec.url else [])
-        if rec.status in ok:
-            return resp
-        if rec.status in (404, 410, 451):
-            raise NotFound(f"{_short(full_url)} answered {rec.status}", rec.status)
-        raise UpstreamError(f"HTTP {rec.status} from {_short(full_url)}", rec.status)
+        return answer(resp, ok, target)
+
+    def _next_record(self, source: str, url: str) -> ArchivedResponse:
+        """The archived answers to one URL in the order they were made; the last one again past them."""
+        key = request_key("GET", url)
+        records = self.by_source.get(source, {}).get(key, [])
+        if not records:
+            raise UpstreamError(f"not in the archive: {_short(url)}")
+        i = self._served[(source, key)]
+        self._served[(source, key)] += 1
+        return records[min(i, len(records) - 1)]

@@ -4,27 +4,33 @@ Everything a page needs is read in one short read-only session and handed on as 
 whose days are ISO strings and whose numbers are floats (a ``date`` charts as NaN in Vega-Lite and a
 ``Decimal`` does not serialise).  ``--as-of DAY`` reads a snapshot: the tables are copied, filtered
 to what had been collected by the end of DAY, into an in-memory database where the warehouse's own
-view definitions are re-created, so ``ecosystem_daily`` aggregates exactly as it does live.
+view definitions are re-created, so ``ecosystem_daily`` aggregates exactly as it does live.  One value
+per day and subject comes from the view ``best_observations``; families and release events from the
+tables a run syncs from the config (before any run, from the families jobs passes).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import duckdb
 
-from jobs.config import Config
+from dashboards.settings import SiteFamily
 from warehouse import db
-from warehouse.migrations import METHOD_RANK_SQL
+from warehouse.metrics import METRICS
+from warehouse.settings import StorageSettings
+from warehouse.store import EventRow
 
 # Longer spans are charted week by week so a chart gets a few hundred rows, never thousands.
 DAILY_SPAN_LIMIT = 400
 RECENT_DAYS = 90  # ...except the most recent days, kept day by day so daily runs stay visible
 TOP_SUBJECTS = 10
 PACKAGE_SOURCES = ("pypi", "npm")
+BEST = "SELECT * FROM best_observations WHERE day <= $cutoff"  # one method per day, source, metric, subject
 
 
 def _plain(v: Any) -> Any:
@@ -105,6 +111,7 @@ class SiteData:
 
     cutoff: dt.date
     as_of: bool
+    plans: dict[str, SiteFamily] = field(default_factory=dict)  # what the config asks of each family
     ecosystems: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -124,6 +131,11 @@ class SiteData:
     board: list[dict[str, Any]] = field(default_factory=list)  # the latest scored board of each arena
     hub_models: list[dict[str, Any]] = field(default_factory=list)  # HF and ModelScope models, per bucket
 
+    def plan(self, key: str) -> SiteFamily:
+        """What the config asks of a family (nothing for one the warehouse knows and the config no longer)."""
+        eco = next((e for e in self.ecosystems if e["ecosystem"] == key), {"label": key})
+        return self.plans.get(key) or SiteFamily(key, eco["label"])
+
 
 def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") -> str:
     """Flows are summed per week; levels keep days unless their span is long, and then keep the
@@ -132,33 +144,33 @@ def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") ->
             f"THEN CAST(date_trunc('week', {col}) AS DATE) ELSE {col} END")
 
 
-def read_site_data(cfg: Config, today: dt.date, as_of: dt.date | None = None) -> SiteData:
+def read_site_data(storage: StorageSettings, plans: Sequence[SiteFamily], events: Sequence[EventRow],
+                   today: dt.date, as_of: dt.date | None = None) -> SiteData:
     """Read what the site shows; no connection outlives this call."""
-    data = SiteData(cutoff=as_of or today, as_of=as_of is not None)
-    data.ecosystems = [{"ecosystem": e.key, "label": e.label, "color": e.color,
-                        "first_release": e.first_release or None, "position": i}
-                       for i, e in enumerate(cfg.ecosystems)]
-    data.events = [{"day": e.day, "label": e.label, "ecosystem": e.ecosystem or None} for e in cfg.events
+    data = SiteData(cutoff=as_of or today, as_of=as_of is not None, plans={f.key: f for f in plans})
+    data.ecosystems = [{"ecosystem": f.key, "label": f.label, "color": f.color,
+                        "first_release": f.first_release or None, "position": i} for i, f in enumerate(plans)]
+    data.events = [{"day": e.day, "label": e.label, "ecosystem": e.ecosystem or None} for e in events
                    if dt.date.fromisoformat(e.day) <= data.cutoff]
-    from warehouse.metrics import METRICS
-    data.metrics = {m.name: {"metric": m.name, "unit": m.unit, "kind": m.kind,
-                             "aggregation": m.aggregation, "description": m.description} for m in METRICS}
-    if not cfg.database.exists():
+    data.metrics = {m.name: {"metric": m.name, "unit": m.unit, "kind": m.kind, "aggregation": m.aggregation,
+                             "description": m.description, "title": m.title, "fill": m.fill} for m in METRICS}
+    if not storage.database.exists():
         return data
-    con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds)
+    con = db.connect(storage.database, read_only=True, wait_seconds=storage.lock_wait_seconds)
     try:
         if as_of is not None:
             mem = snapshot(con, as_of)
             con.close()
             con = mem
-        _read(Reader(con), cfg, data)
+        _read(Reader(con), data)
     finally:
         con.close()
     return data
 
 
-def _read(r: Reader, cfg: Config, data: SiteData) -> None:
+def _read(r: Reader, data: SiteData) -> None:
     cutoff = data.cutoff
+    _read_config(r, data)
     for m in r.rows("SELECT metric, unit, kind, aggregation, description FROM metrics"):
         data.metrics.setdefault(m["metric"], m)
     spans = r.rows("""SELECT metric, datediff('day', min(day), max(day)) AS span FROM observations
@@ -168,74 +180,17 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
     recent = cutoff - dt.timedelta(days=RECENT_DAYS)
     recent -= dt.timedelta(days=recent.weekday())  # a Monday: whole weeks before it, days after
     named = {"cutoff": cutoff, "weekly": sorted(data.weekly), "recent": recent}
-    data.daily = r.rows(f"""
-        WITH d AS (
-            SELECT e.*, c.kind, {_bucket_sql("e.day", "e.metric", "c.kind")} AS bucket
-            FROM ecosystem_daily e JOIN metrics c USING (metric) WHERE e.day <= $cutoff)
-        SELECT bucket AS day, ecosystem, metric, any_value(kind) AS kind,
-               CAST(CASE WHEN any_value(kind) = 'flow' THEN sum(value) ELSE arg_max(value, day) END
-                    AS DOUBLE) AS value,
-               arg_max(method, day) AS method,
-               CAST(arg_max(subjects_reporting, day) AS DOUBLE) AS subjects_reporting,
-               CAST(arg_max(subjects_expected, day) AS DOUBLE) AS subjects_expected,
-               count(*) AS days, CAST(max(day) AS DATE) AS last_day
-        FROM d GROUP BY ALL ORDER BY metric, ecosystem, day""", named)
-    best = f"""
-        SELECT o.* FROM observations o
-        WHERE o.day <= $cutoff AND o.method IN ('snapshot', 'derived', 'backfill')
-        QUALIFY row_number() OVER (PARTITION BY o.day, o.source, o.metric, o.subject
-                                   ORDER BY {METHOD_RANK_SQL}) = 1"""
-    data.subjects = r.rows(f"""
-        WITH b AS ({best}),
-        mem AS (SELECT DISTINCT ecosystem, source, subject, role FROM memberships),
-        j AS (SELECT b.*, m.ecosystem, m.role, c.kind, {_bucket_sql("b.day", "b.metric", "c.kind")} AS bucket
-              FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
-              JOIN metrics c ON c.metric = b.metric),
-        latest AS (SELECT ecosystem, metric, source, subject, arg_max(value, day) AS v FROM j GROUP BY ALL),
-        top AS (SELECT * FROM latest QUALIFY row_number() OVER (
-                    PARTITION BY ecosystem, metric ORDER BY v DESC, subject) <= {TOP_SUBJECTS})
-        SELECT j.bucket AS day, j.ecosystem, j.metric, j.source, j.subject, any_value(j.role) AS role,
-               CAST(CASE WHEN any_value(j.kind) = 'flow' THEN sum(j.value) ELSE arg_max(j.value, j.day) END
-                    AS DOUBLE) AS value,
-               arg_max(j.method, j.day) AS method, string_agg(DISTINCT NULLIF(j.flags, ''), ',') AS flags,
-               count(DISTINCT j.day) AS days
-        FROM j JOIN top t USING (ecosystem, metric, source, subject)
-        GROUP BY ALL ORDER BY j.ecosystem, j.metric, j.subject, day""", named)
+    data.daily = _family_daily(r, named)
+    data.subjects = _top_subjects(r, named)
     data.references = r.rows("""
         SELECT o.day, m.ecosystem, o.metric, o.subject, o.source, CAST(o.value AS DOUBLE) AS value,
                o.method, bool_or(m.role = 'primary') AS is_primary
         FROM observations o JOIN memberships m ON m.subject = o.subject
         WHERE o.method = 'reference' AND o.day <= ?
         GROUP BY ALL ORDER BY o.day""", [cutoff])
-    data.packages = r.rows(f"""
-        WITH b AS ({best}),
-        mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships WHERE role IN ('primary', 'member'))
-        SELECT CAST(date_trunc('week', b.day) AS DATE) AS day, m.ecosystem, b.source,
-               CAST(sum(b.value) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method,
-               count(DISTINCT b.day) AS days, count(DISTINCT b.subject) AS packages
-        FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
-        WHERE b.metric = 'downloads_day' AND b.source IN {PACKAGE_SOURCES}
-        GROUP BY ALL ORDER BY 2, 3, 1""", {"cutoff": cutoff})
-    flagships = [(e.key, e.github_repos[0]) for e in cfg.ecosystems if e.github_repos]
-    if flagships:
-        pairs = ", ".join(f"($e{i}, $s{i})" for i in range(len(flagships)))
-        data.flagship = r.rows(f"""
-            WITH b AS ({best}), f AS (SELECT * FROM (VALUES {pairs}) AS f(ecosystem, subject))
-            SELECT {_bucket_sql("b.day", "b.metric", "'level'")} AS day, f.ecosystem, b.subject, b.source,
-                   CAST(arg_max(b.value, b.day) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method
-            FROM b JOIN f ON f.subject = b.subject
-            WHERE b.metric = 'stars' AND b.source = 'github'
-            GROUP BY ALL ORDER BY 2, 1""", {**named, **{f"e{i}": eco for i, (eco, _) in enumerate(flagships)},
-                                             **{f"s{i}": repo for i, (_, repo) in enumerate(flagships)}})
-    data.subject_table = r.rows(f"""
-        WITH b AS ({best}),
-        last AS (SELECT source, subject, metric, arg_max(value, day) AS value, max(day) AS day
-                 FROM b GROUP BY ALL)
-        SELECT m.ecosystem, m.source, m.subject, m.role, s.kind, s.canonical, l.metric,
-               CAST(l.value AS DOUBLE) AS value, l.day
-        FROM memberships m LEFT JOIN subjects s ON s.source = m.source AND s.subject = m.subject
-        LEFT JOIN last l ON l.source = m.source AND l.subject = m.subject
-        ORDER BY m.ecosystem, m.source, m.role, m.subject, l.metric""", {"cutoff": cutoff})
+    data.packages = _packages(r, cutoff)
+    data.flagship = _flagship(r, data, named)
+    data.subject_table = _subject_table(r, cutoff)
     data.recent_counts = r.rows("""
         SELECT day, ecosystem, value, method FROM ecosystem_daily
         WHERE metric = 'repo_count' AND day <= $cutoff AND day > (
@@ -250,10 +205,99 @@ def _read(r: Reader, cfg: Config, data: SiteData) -> None:
                       WHERE method <> 'reference' AND day <= ?""", [cutoff])
     data.freshness = fresh[0] if fresh else {}
     data.health = _health(r, cutoff)
-    _read_capability(r, cfg, data, named)
+    _read_capability(r, data, named)
 
 
-def _read_capability(r: Reader, cfg: Config, data: SiteData, named: dict[str, Any]) -> None:
+def _read_config(r: Reader, data: SiteData) -> None:
+    """The families and release events as the last run synced them from the config (none synced yet:
+    the families and events jobs passed stay)."""
+    ecosystems = r.rows("""SELECT ecosystem, label, color, first_release, position FROM ecosystems
+                           ORDER BY position""")
+    if ecosystems:
+        data.ecosystems = ecosystems
+        data.events = r.rows("SELECT day, label, ecosystem FROM events WHERE day <= ? ORDER BY day, label",
+                             [data.cutoff])
+
+
+def _family_daily(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
+    """Family totals (ecosystem_daily) per bucket: summed flows, a level's last value."""
+    return r.rows(f"""
+        WITH d AS (
+            SELECT e.*, c.kind, {_bucket_sql("e.day", "e.metric", "c.kind")} AS bucket
+            FROM ecosystem_daily e JOIN metrics c USING (metric) WHERE e.day <= $cutoff)
+        SELECT bucket AS day, ecosystem, metric, any_value(kind) AS kind,
+               CAST(CASE WHEN any_value(kind) = 'flow' THEN sum(value) ELSE arg_max(value, day) END
+                    AS DOUBLE) AS value,
+               arg_max(method, day) AS method,
+               CAST(arg_max(subjects_reporting, day) AS DOUBLE) AS subjects_reporting,
+               CAST(arg_max(subjects_expected, day) AS DOUBLE) AS subjects_expected,
+               count(*) AS days, CAST(max(day) AS DATE) AS last_day
+        FROM d GROUP BY ALL ORDER BY metric, ecosystem, day""", named)
+
+
+def _top_subjects(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each family's TOP_SUBJECTS subjects per metric (by latest value), per bucket."""
+    return r.rows(f"""
+        WITH b AS ({BEST}),
+        mem AS (SELECT DISTINCT ecosystem, source, subject, role FROM memberships),
+        j AS (SELECT b.*, m.ecosystem, m.role, c.kind, {_bucket_sql("b.day", "b.metric", "c.kind")} AS bucket
+              FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
+              JOIN metrics c ON c.metric = b.metric),
+        latest AS (SELECT ecosystem, metric, source, subject, arg_max(value, day) AS v FROM j GROUP BY ALL),
+        top AS (SELECT * FROM latest QUALIFY row_number() OVER (
+                    PARTITION BY ecosystem, metric ORDER BY v DESC, subject) <= {TOP_SUBJECTS})
+        SELECT j.bucket AS day, j.ecosystem, j.metric, j.source, j.subject, any_value(j.role) AS role,
+               CAST(CASE WHEN any_value(j.kind) = 'flow' THEN sum(j.value) ELSE arg_max(j.value, j.day) END
+                    AS DOUBLE) AS value,
+               arg_max(j.method, j.day) AS method, string_agg(DISTINCT NULLIF(j.flags, ''), ',') AS flags,
+               count(DISTINCT j.day) AS days
+        FROM j JOIN top t USING (ecosystem, metric, source, subject)
+        GROUP BY ALL ORDER BY j.ecosystem, j.metric, j.subject, day""", named)
+
+
+def _packages(r: Reader, cutoff: dt.date) -> list[dict[str, Any]]:
+    """Package downloads per week, family and registry."""
+    return r.rows(f"""
+        WITH b AS ({BEST}),
+        mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships WHERE role IN ('primary', 'member'))
+        SELECT CAST(date_trunc('week', b.day) AS DATE) AS day, m.ecosystem, b.source,
+               CAST(sum(b.value) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method,
+               count(DISTINCT b.day) AS days, count(DISTINCT b.subject) AS packages
+        FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
+        WHERE b.metric = 'downloads_day' AND b.source IN {PACKAGE_SOURCES}
+        GROUP BY ALL ORDER BY 2, 3, 1""", {"cutoff": cutoff})
+
+
+def _flagship(r: Reader, data: SiteData, named: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stars of each family's flagship repository."""
+    flagships = [(p.key, p.flagship) for p in data.plans.values() if p.flagship]
+    if not flagships:
+        return []
+    pairs = ", ".join(f"($e{i}, $s{i})" for i in range(len(flagships)))
+    return r.rows(f"""
+        WITH b AS ({BEST}), f AS (SELECT * FROM (VALUES {pairs}) AS f(ecosystem, subject))
+        SELECT {_bucket_sql("b.day", "b.metric", "'level'")} AS day, f.ecosystem, b.subject, b.source,
+               CAST(arg_max(b.value, b.day) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method
+        FROM b JOIN f ON f.subject = b.subject
+        WHERE b.metric = 'stars' AND b.source = 'github'
+        GROUP BY ALL ORDER BY 2, 1""", {**named, **{f"e{i}": eco for i, (eco, _) in enumerate(flagships)},
+                                         **{f"s{i}": repo for i, (_, repo) in enumerate(flagships)}})
+
+
+def _subject_table(r: Reader, cutoff: dt.date) -> list[dict[str, Any]]:
+    """Every member of every family with the latest stored value of each of its metrics."""
+    return r.rows(f"""
+        WITH b AS ({BEST}),
+        last AS (SELECT source, subject, metric, arg_max(value, day) AS value, max(day) AS day
+                 FROM b GROUP BY ALL)
+        SELECT m.ecosystem, m.source, m.subject, m.role, s.kind, s.canonical, l.metric,
+               CAST(l.value AS DOUBLE) AS value, l.day
+        FROM memberships m LEFT JOIN subjects s ON s.source = m.source AND s.subject = m.subject
+        LEFT JOIN last l ON l.source = m.source AND l.subject = m.subject
+        ORDER BY m.ecosystem, m.source, m.role, m.subject, l.metric""", {"cutoff": cutoff})
+
+
+def _read_capability(r: Reader, data: SiteData, named: dict[str, Any]) -> None:
     """The capability page's rows (Arena boards) and each family's models on both hubs."""
     cutoff = data.cutoff
     data.capability = r.rows("""
@@ -275,16 +319,11 @@ def _read_capability(r: Reader, cfg: Config, data: SiteData, named: dict[str, An
                CAST(l.score AS DOUBLE) AS score, l.rank, l.ecosystem, l.origin
         FROM leaderboard l JOIN last USING (arena, day)
         ORDER BY l.arena, l.rank NULLS LAST, l.score DESC NULLS LAST, l.model""", [cutoff])
-    hubs = [e.key for e in cfg.ecosystems if e.modelscope_models]
+    hubs = [p.key for p in data.plans.values() if p.modelscope_models]
     if hubs:
-        best = f"""
-            SELECT o.* FROM observations o
-            WHERE o.day <= $cutoff AND o.method IN ('snapshot', 'derived', 'backfill')
-              AND o.source IN ('huggingface', 'modelscope') AND o.metric IN ('downloads_all_time', 'likes')
-            QUALIFY row_number() OVER (PARTITION BY o.day, o.source, o.metric, o.subject
-                                       ORDER BY {METHOD_RANK_SQL}) = 1"""
         data.hub_models = r.rows(f"""
-            WITH b AS ({best}),
+            WITH b AS ({BEST} AND source IN ('huggingface', 'modelscope')
+                                AND metric IN ('downloads_all_time', 'likes')),
             mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships
                     WHERE role = 'item' AND list_contains($hubs::VARCHAR[], ecosystem))
             SELECT {_bucket_sql("b.day", "b.metric", "'level'")} AS day, m.ecosystem, b.source, b.subject,

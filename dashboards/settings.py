@@ -1,4 +1,4 @@
-"""[site]: where and how the dashboards are written, declared once (jobs/config.py builds it)."""
+"""What the dashboards are given: [site] (jobs/config.py builds it) and the families the config plans."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,3 +10,23 @@ class SiteSettings:
     out_dir: Path = Path("site")
     title: str = "ecotrend"
     demo_banner: str = ""  # set by `ecotrend demo`: every page says its data is simulated
+
+
+@dataclass(frozen=True)
+class SiteFamily:
+    """One configured family as its pages need it, also before anything was collected (jobs builds it).
+
+    Label, colour, first release and order are read from the warehouse's ``ecosystems`` table once a
+    run has synced it; these are used until then.  The rest is not in the warehouse: which query
+    stands for the family, its flagship repository (the first configured), its ModelScope models and
+    the metrics its config asks for (each an empty state until collected).
+    """
+
+    key: str
+    label: str
+    color: str = "#888888"
+    first_release: str | None = None  # YYYY-MM-DD
+    query: str = ""
+    flagship: str = ""
+    modelscope_models: tuple[str, ...] = ()
+    expected: frozenset[str] = frozenset()

@@ -109,7 +109,7 @@ def cmd_run(cfg: Config, today: dt.date, stop: runner.StopFlag | None = None) ->
 
 
 def cmd_build(cfg: Config, today: dt.date, as_of: dt.date | None, png: bool, quiet: bool = False) -> int:
-    from dashboards import site
+    from jobs import site
 
     started = time.monotonic()
     pages = site.build_site(cfg, today=today, as_of=as_of, png=png)

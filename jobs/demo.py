@@ -110,7 +110,7 @@ def demo_today(cfg: Any, now: dt.date | None = None) -> dt.date:
 def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None = None,
         verbose: bool = False) -> int:
     """Run the demo; return an exit code (0 when the site was built)."""
-    from dashboards import site
+    from jobs import site
 
     started = time.monotonic()
     say = (lambda m: print(m, file=sys.stderr, flush=True))

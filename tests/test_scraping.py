@@ -390,7 +390,7 @@ def test_estimate_counts_pages(tmp_path):
         {"key": "llama", "label": "L", "dependents": ["ggml-org/llama.cpp", "ggml-org/llama.cpp:llama"],
          "trending_keywords": ["llama"]},
         {"key": "gpt", "label": "G", "dependents": ["ggml-org/llama.cpp", "openai/openai-node"]},
-    ]}, tmp_path / "e.toml")
+    ]}, tmp_path / "e.toml").collector_settings()
     # an entry listed by two families is fetched once; a named package may need its own page
     assert GithubDependents().estimate(cfg) == {"web": 4}
     assert GithubTrending().estimate(cfg) == {"web": 2}

@@ -13,7 +13,7 @@ import pytest
 import vl_convert as vlc
 
 from collectors.base import Batch
-from dashboards.site import build_site
+from jobs.site import build_site
 from tests import site_data
 from tests.conftest import run_cli
 from warehouse import store
@@ -314,6 +314,7 @@ def test_cli_build_png_and_as_of(tmp_path):
 
 def test_long_series_are_weekly_and_short_ones_daily_per_metric(tmp_path):
     from dashboards.data import read_site_data
+    from jobs.site import site_families
 
     cfg = site_data.make_site_config(tmp_path, ecos=site_data.ecosystems()[:2])
     batch = Batch("github")
@@ -331,7 +332,7 @@ def test_long_series_are_weekly_and_short_ones_daily_per_metric(tmp_path):
                                                     dt.datetime(2023, 8, 8, 2), None, "ok", {}))])
     finally:
         con.close()
-    data = read_site_data(cfg, TODAY)
+    data = read_site_data(cfg.storage, site_families(cfg), cfg.event_rows(), TODAY)
     assert data.weekly == {"stars"}
     stars = [r for r in data.daily if r["metric"] == "stars"]
     recent = dt.date(2023, 5, 8)  # the Monday on or before 90 days ago: day by day from there

@@ -48,7 +48,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory) -> Path:
-    from dashboards.site import build_site
+    from jobs.site import build_site
 
     cfg = site_data.make_site_config(tmp_path_factory.mktemp("site"),
                                      banner="Demo data from the bundled fake upstream")

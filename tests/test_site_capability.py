@@ -16,7 +16,7 @@ import altair as alt
 import pytest
 import vl_convert as vlc
 
-from dashboards.site import build_site
+from jobs.site import build_site
 from tests import site_data
 from warehouse import store
 
@@ -177,7 +177,8 @@ def test_modelscope_beside_hugging_face_on_the_family_page(site):
 
 def test_as_of_keeps_only_boards_collected_by_then(site, tmp_path):
     from dashboards.data import read_site_data
-    data = read_site_data(site, TODAY, as_of=dt.date(2023, 7, 25))
+    from jobs.site import site_families
+    data = read_site_data(site.storage, site_families(site), site.event_rows(), TODAY, as_of=dt.date(2023, 7, 25))
     assert [r["day"] for r in data.capability] == ["2023-05-25", "2023-06-22", "2023-07-20"]
     assert {r["day"] for r in data.board} == {"2023-07-20"}
     assert data.hub_models == []

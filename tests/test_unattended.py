@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-from pathlib import Path
 
 from jobs import cli
 from tests.conftest import run_cli

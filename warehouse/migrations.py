@@ -328,3 +328,15 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[int]:
     except duckdb.Error:
         done = set()
     return [v for v, _, _ in MIGRATIONS if v not in done]
+
+# One measured value per (day, source, metric, subject): a snapshot taken on the day before a value
+# derived from snapshots before a reconstruction (backfill); reference figures are charted apart and
+# never appear here.  Readers take this view rather than ranking methods themselves.
+BEST_OBSERVATIONS = f"""
+CREATE OR REPLACE VIEW best_observations AS
+SELECT * FROM observations
+WHERE method IN ('snapshot', 'derived', 'backfill')
+QUALIFY row_number() OVER (PARTITION BY day, source, metric, subject ORDER BY {METHOD_RANK_SQL}) = 1
+"""
+
+MIGRATIONS.append((11, "best_observations: one method per day, source, metric and subject", [BEST_OBSERVATIONS]))

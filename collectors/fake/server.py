@@ -110,7 +110,9 @@ class FakeUpstream:
         return f"http://{host}:{port}"
 
     def start(self) -> "FakeUpstream":
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-upstream", daemon=True)
+        # a short poll: stop() returns within it (the default half second adds up over a test suite)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
+                                       name="fake-upstream", daemon=True)
         self.thread.start()
         return self
 
@@ -168,113 +170,130 @@ class FakeUpstream:
         }
 
 
-def _handler_for(server: FakeUpstream) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Buffer the reply so headers and body leave in one segment: written separately, each
-        # keep-alive request stalled ~40 ms on the client's delayed ACK.
-        wbufsize = 1 << 16
+POLL_SECONDS = 0.02
 
-        def log_message(self, *a: Any) -> None:  # quiet
+
+def _handler_for(server: FakeUpstream) -> type[BaseHTTPRequestHandler]:
+    """A request handler class bound to ``server``."""
+    return type("Handler", (_Handler,), {"upstream": server})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers one connection's requests for the :class:`FakeUpstream` in ``upstream``."""
+
+    upstream: FakeUpstream
+    protocol_version = "HTTP/1.1"
+    # Buffer the reply so headers and body leave in one segment: written separately, each
+    # keep-alive request stalled ~40 ms on the client's delayed ACK.
+    wbufsize = 1 << 16
+
+    def log_message(self, *a: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
+    def _serve(self, method: str) -> None:
+        server = self.upstream
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        full_path = parts.path
+        if full_path.startswith("/_fake/"):
+            return self._control(method, full_path, body)
+        req = self._request(method, full_path, parts.query, body)
+        fault = server.take_fault(full_path, parts.query)
+        if fault and fault.kind == "reset":
+            return self._reset(full_path, req)
+        if fault and fault.kind == "slow":
+            time.sleep(float(fault.params.get("seconds", 3)))
+        reply = _fault_reply(fault, req) if fault else None
+        if reply is None:
+            reply = _route(server, req, fault)
+        self._send(reply, full_path, req, method)
+
+    def _request(self, method: str, full_path: str, query: str, body: bytes) -> Request:
+        m = re.match(r"^/([a-z]+)(/.*)?$", full_path)
+        upstream, sub = (m.group(1), m.group(2) or "/") if m else ("", full_path)
+        host = self.headers.get("host") or self.upstream.url.split("//", 1)[1]
+        return Request(method, upstream, sub, parse_qs(query, keep_blank_values=True),
+                       {k.lower(): v for k, v in self.headers.items()}, body,
+                       f"http://{host}/{upstream}", self.upstream)
+
+    def _reset(self, full_path: str, req: Request) -> None:
+        """Drop the connection without an answer."""
+        self._record(full_path, 0, req)
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
             pass
 
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_HEAD(self) -> None:
-            self._serve("HEAD")
-
-        def _serve(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            full_path = parts.path
-            if full_path.startswith("/_fake/"):
-                return self._control(method, full_path, body)
-            m = re.match(r"^/([a-z]+)(/.*)?$", full_path)
-            upstream, sub = (m.group(1), m.group(2) or "/") if m else ("", full_path)
-            host = self.headers.get("host") or server.url.split("//", 1)[1]
-            req = Request(method, upstream, sub, parse_qs(parts.query, keep_blank_values=True),
-                          {k.lower(): v for k, v in self.headers.items()}, body,
-                          f"http://{host}/{upstream}", server)
-            fault = server.take_fault(full_path, parts.query)
-            if fault and fault.kind == "reset":
-                self._record(full_path, 0, req)
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            if fault and fault.kind == "slow":
-                time.sleep(float(fault.params.get("seconds", 3)))
-            reply = None
-            if fault:
-                reply = _fault_reply(fault, req)
-            if reply is None:
-                reply = _route(server, req, fault)
-            self._send(reply, full_path, req, method)
-
-        def _send(self, reply: Reply, full_path: str, req: Request, method: str) -> None:
-            payload = reply.payload()
-            self._record(full_path, reply.status, req)
-            self.send_response(reply.status)
-            headers = {"Content-Type": reply.content_type, **reply.headers}
-            oversize = headers.pop("X-Fake-Oversize", None)
+    def _send(self, reply: Reply, full_path: str, req: Request, method: str) -> None:
+        payload = reply.payload()
+        self._record(full_path, reply.status, req)
+        self.send_response(reply.status)
+        headers = {"Content-Type": reply.content_type, **reply.headers}
+        oversize = headers.pop("X-Fake-Oversize", None)
+        headers["Content-Length"] = str(int(oversize)) if oversize else str(len(payload))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if method == "HEAD":
+            return
+        try:
             if oversize:
-                headers["Content-Length"] = str(int(oversize))
+                self._write_filler(int(oversize))
             else:
-                headers["Content-Length"] = str(len(payload))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            if method == "HEAD":
-                return
-            try:
-                if oversize:
-                    chunk = b" " * 65536
-                    sent = 0
-                    while sent < int(oversize):
-                        self.wfile.write(chunk)
-                        sent += len(chunk)
-                else:
-                    self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
-        def _record(self, full_path: str, status: int, req: Request) -> None:
-            with server._lock:
-                server.stats[f"{req.upstream}:{status}"] += 1
-                server.log.append({"path": full_path, "status": status, "auth": req.authorised,
-                                   "query": req.query})
+    def _write_filler(self, size: int) -> None:
+        chunk = b" " * 65536
+        sent = 0
+        while sent < size:
+            self.wfile.write(chunk)
+            sent += len(chunk)
 
-        def _control(self, method: str, path: str, body: bytes) -> None:
-            data = json.loads(body or b"{}") if method == "POST" else {}
-            if path == "/_fake/faults" and method == "POST":
-                server.inject(data["kind"], data.get("path", ".*"), int(data.get("times", 1)),
-                              **data.get("params", {}))
-                out: Any = {"ok": True}
-            elif path == "/_fake/clear" and method == "POST":
-                server.clear_faults()
-                out = {"ok": True}
-            elif path == "/_fake/today" and method == "POST":
-                server.world.set_today(data["day"])
-                out = {"ok": True, "today": data["day"]}
-            elif path == "/_fake/stats":
-                out = {"stats": dict(server.stats), "requests": len(server.log)}
-            else:
-                out = {"error": "unknown control"}
-            payload = json.dumps(out).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def _record(self, full_path: str, status: int, req: Request) -> None:
+        server = self.upstream
+        with server._lock:
+            server.stats[f"{req.upstream}:{status}"] += 1
+            server.log.append({"path": full_path, "status": status, "auth": req.authorised,
+                               "query": req.query})
 
-    return Handler
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        data = json.loads(body or b"{}") if method == "POST" else {}
+        payload = json.dumps(_control_reply(self.upstream, method, path, data)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _control_reply(server: FakeUpstream, method: str, path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Act on one ``/_fake/...`` control request: queue or clear faults, move the day, report stats."""
+    if path == "/_fake/faults" and method == "POST":
+        server.inject(data["kind"], data.get("path", ".*"), int(data.get("times", 1)),
+                      **data.get("params", {}))
+        return {"ok": True}
+    if path == "/_fake/clear" and method == "POST":
+        server.clear_faults()
+        return {"ok": True}
+    if path == "/_fake/today" and method == "POST":
+        server.world.set_today(data["day"])
+        return {"ok": True, "today": data["day"]}
+    if path == "/_fake/stats":
+        return {"stats": dict(server.stats), "requests": len(server.log)}
+    return {"error": "unknown control"}
 
 
 def _route(server: FakeUpstream, req: Request, fault: Fault | None) -> Reply:

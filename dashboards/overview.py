@@ -1,0 +1,200 @@
+"""The overview page (index.html): the headline comparison, repository counts and shares, flagship stars,
+Hub and package downloads, and the latest GitHub Trending rows."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+
+from dashboards import charts
+from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder, complete_weeks
+from dashboards.render import HOWTO, Page, esc, table
+
+
+def build(b: Builder) -> Page:
+    page = Page("index.html", "Overview")
+    page.add("<h1>How is LLaMA adoption moving against GPT?</h1>" if _llama_gpt(b) else
+             "<h1>Overview</h1>")
+    page.add('<p class="howto">Daily counts of GitHub repositories, stars, Hugging Face and package '
+             'downloads for each open-model family configured in ecotrend.toml. Each chart links its data '
+             'as CSV; <a href="health.html">Data health</a> says how fresh and complete they are.</p>')
+    line = headline(b)
+    if line:
+        page.add(f'<p class="headline">{line}</p>')
+    page.add(f'<p class="howto">{esc(HOWTO)}</p>')
+    page.add(LOG_SWITCH)
+    _repositories(b, page)
+    _share(b, page)
+    _flagship_stars(b, page)
+    _downloads(b, page)
+    _trending(b, page)
+    return page
+
+
+def _llama_gpt(b: Builder) -> bool:
+    keys = [e["ecosystem"] for e in b.data.ecosystems[:2]]
+    return keys == ["llama", "gpt"]
+
+
+def headline(b: Builder) -> str:
+    """The comparison in words, computed from the two first families' repository counts."""
+    ecos = b.data.ecosystems[:2]
+    plans = [b.data.plan(e["ecosystem"]) for e in ecos]
+    if len(plans) < 2 or not all(p.query for p in plans):
+        return ""
+    a, c = plans
+    series = {p.key: {r["day"]: r["value"] for r in b.data.recent_counts if r["ecosystem"] == p.key}
+              for p in plans}
+    common = sorted(set(series[a.key]) & set(series[c.key]))
+    if not common:
+        return (f"No repository counts yet for \u201c{esc(a.query)}\u201d and "
+                f"\u201c{esc(c.query)}\u201d on the same day: run "
+                f"<code>ecotrend collect --source github_search</code>.")
+    day = common[-1]
+    na, nc = series[a.key][day], series[c.key][day]
+    text = (f"As of {esc(day)}, <b>{na:,.0f}</b> repositories match \u201c{esc(a.query)}\u201d "
+            f"against <b>{nc:,.0f}</b> for \u201c{esc(c.query)}\u201d")
+    text += _growth_since(series[a.key], series[c.key], common, day)
+    total = na + nc
+    if total:
+        text += f" {esc(ecos[0]['label'])} holds {na / total:.0%} of the two."
+    return text
+
+
+def _growth_since(sa: dict[str, float], sc: dict[str, float], common: list[str], day: str) -> str:
+    """Both families' growth over about 14 days, or how to get the history it needs."""
+    target = (dt.date.fromisoformat(day) - dt.timedelta(days=14)).isoformat()
+    before = [d for d in common if d <= target]
+    if before and (dt.date.fromisoformat(target) - dt.date.fromisoformat(before[-1])).days <= 3:
+        d0 = before[-1]
+        span = (dt.date.fromisoformat(day) - dt.date.fromisoformat(d0)).days
+        return (f"; over the last {span} days each grew by <b>{_growth(sa[d0], sa[day])}</b> and "
+                f"<b>{_growth(sc[d0], sc[day])}</b>.")
+    return ("; 14-day growth needs two weeks of history "
+            "(<code>ecotrend backfill --since 2023-01-01 --source github_search</code> fills it).")
+
+
+def _growth(before: float, after: float) -> str:
+    if not before:
+        return "n/a"
+    return f"{(after - before) / before * 100:+.1f}%"
+
+
+def _repositories(b: Builder, page: Page) -> None:
+    rows = b.family_rows("repo_count")
+    if rows:
+        refs = b.ref_rows("repo_count")
+        b.add_chart(page, "repo_count", charts.timeseries(
+            rows, y_title="repositories", colors=b.colors, events=b.events, refs=refs, tooltip=SUBJECTS_TIP),
+            rows + refs, b.title_for("repo_count"), b.note_for(
+                "repo_count", "Each family is counted by its first configured query."), logable=True)
+    else:
+        b.empty(page, "repo_count")
+    rows = b.family_rows("repos_created")
+    if rows:
+        b.add_chart(page, "repos_created", charts.timeseries(
+            rows, y_title="new repositories per week", colors=b.colors, events=b.events),
+            rows, b.title_for("repos_created"), b.note_for("repos_created"), logable=True)
+    else:
+        b.empty(page, "repos_created")
+
+
+def _share(b: Builder, page: Page) -> None:
+    """The first family's share of the first two families' repositories."""
+    if len(b.data.ecosystems) < 2:
+        return
+    a, c = b.data.ecosystems[0], b.data.ecosystems[1]
+    rows = _share_rows(b.family_rows("repo_count", [a["ecosystem"]]), b.family_rows("repo_count", [c["ecosystem"]]))
+    title = f"{a['label']}'s share of {a['label']} + {c['label']} repositories"
+    if rows:
+        b.add_chart(page, "share", charts.share(rows, title_a=a["label"], title_b=c["label"], color=a["color"],
+                                                events=b.events),
+                    rows, title, "repo_count of the first family divided by the sum of the first two "
+                    "families' repo_count, on days both were counted.")
+    else:
+        page.empty_slot(title, "repo_count of both families", b.fill("repo_count"))
+
+
+def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    b_by_day = {r["day"]: r for r in b_rows}
+    out = []
+    for r in a_rows:
+        b = b_by_day.get(r["day"])
+        if b and r["value"] > 0 and b["value"] > 0:
+            method = r["method"] if r["method"] == b["method"] else "backfill" \
+                if "backfill" in (r["method"], b["method"]) else "derived"
+            out.append({"day": r["day"], "value": round(r["value"] / (r["value"] + b["value"]), 6),
+                        "a": r["value"], "b": b["value"], "method": method})
+    return out
+
+
+def _flagship_stars(b: Builder, page: Page) -> None:
+    rows = [{"day": r["day"], "ecosystem": r["ecosystem"],
+             "label": f"{b.labels.get(r['ecosystem'])} · {r['subject']}", "metric": "stars",
+             "subject": r["subject"], "value": r["value"], "method": r["method"]}
+            for r in b.data.flagship]
+    title = "Stars of each family's flagship repository"
+    if not rows:
+        b.empty(page, "stars", title)
+        return
+    colors = {x["label"]: b.eco_colors.get(x["ecosystem"], "#888888") for x in rows}
+    refs = [{**ref, "label": f"{ref['label']} · {ref['subject']}"}
+            for ref in b.ref_rows("stars", primary_only=False)
+            if any(x["subject"] == ref["subject"] for x in rows)]
+    b.add_chart(page, "flagship_stars", charts.timeseries(
+        rows, y_title="stars", colors=colors, events=b.events, refs=refs),
+        rows + refs, title,
+        "stars of the first repository configured per family (stargazers_count, daily snapshot).", logable=True)
+
+
+def _downloads(b: Builder, page: Page) -> None:
+    """Hub downloads and derivatives per family, then package downloads per week."""
+    for metric in ("downloads_30d", "derivative_models"):
+        rows = b.family_rows(metric)
+        if rows:
+            b.add_chart(page, metric, charts.timeseries(
+                rows, y_title=b.y_title(metric), colors=b.colors, events=b.events, tooltip=SUBJECTS_TIP),
+                rows, b.title_for(metric), b.note_for(metric), logable=True)
+        else:
+            b.empty(page, metric)
+    rows = _package_rows(b)
+    title = "Package downloads per week (PyPI + npm)"
+    if rows:
+        b.add_chart(page, "package_downloads", charts.timeseries(
+            rows, y_title="downloads per week", colors=b.colors, events=b.events,
+            tooltip=[alt.Tooltip("breakdown:N", title="by registry")]),
+            rows, title,
+            "downloads_day of the family's PyPI and npm packages (PyPI without mirrors), summed per "
+            "week; a partial first or last week is left out.", logable=True)
+    else:
+        b.empty(page, "downloads_day", title)
+
+
+def _package_rows(b: Builder) -> list[dict[str, Any]]:
+    """Each family's package downloads per week, the registries added up (and named in a tooltip)."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in b.data.packages:
+        key = (r["day"], r["ecosystem"])
+        m = merged.setdefault(key, {"day": r["day"], "ecosystem": r["ecosystem"],
+                                    "label": b.labels.get(r["ecosystem"]), "metric": "downloads_day",
+                                    "value": 0.0, "method": r["method"], "parts": [], "days": 0})
+        m["value"] += r["value"]
+        m["days"] = max(m["days"], r["days"])
+        m["parts"].append(f"{r['source']} {r['value']:,.0f}")
+    out = []
+    for m in merged.values():
+        m["breakdown"] = ", ".join(m.pop("parts"))
+        out.append(m)
+    return complete_weeks(sorted(out, key=lambda x: (x["ecosystem"], x["day"])), "ecosystem")
+
+
+def _trending(b: Builder, page: Page) -> None:
+    if not b.data.trending:
+        return
+    page.add('<section class="card"><h2>GitHub Trending, latest day</h2>'
+             '<p class="note">As scraped from github.com/trending.</p>' + table(
+                 ["day", "period", "rank", "repository", "description", "language", "stars", "in period"],
+                 [(t["day"], t["period"], t["rank"], t["repo"], t["description"], t["language"],
+                   t["stars"], t["period_stars"]) for t in b.data.trending if t["rank"] <= 10],
+                 numeric=(2, 6, 7)) + "</section>")
