@@ -174,8 +174,7 @@ def collect(cfg: Config, day: dt.date, names: Iterable[str], mode: str = "collec
             arch = archive_mod.Archive(cfg.raw_dir, day, run_id, secrets(cfg))
             http = HttpClient(cfg.http, arch, secrets(cfg), interrupted=stop)
         ctx = Context(settings=cfg.collector_settings(), http=http, day=day, run_id=run_id, query=make_query(cfg),
-                      state=state,
-                      interrupted=stop)
+                      state=state, interrupted=stop)
         items: list[tuple[Batch | None, store.RunRecord]] = []
         for name in names:
             c = collectors.get(name)
