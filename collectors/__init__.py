@@ -10,10 +10,14 @@ from collectors.github_trending import GithubTrending
 from collectors.hf_models import HfModels
 from collectors.modelscope import ModelScope
 from collectors.npm import Npm
+from collectors.ollama import Ollama
+from collectors.openrouter import OpenRouter
 from collectors.pypi import Pypi
+from collectors.replicate import Replicate
 
 REGISTRY = {c.name: c for c in (GithubSearch(), GithubRepos(), GithubStars(), HfModels(), Pypi(), Npm(),
-                                    GithubDependents(), GithubTrending(), Arena(), ModelScope())}
+                                    GithubDependents(), GithubTrending(), Arena(), ModelScope(),
+                                    OpenRouter(), Ollama(), Replicate())}
 
 
 def names() -> list[str]:

@@ -71,6 +71,9 @@ class Batch:
     failures: list[str] = field(default_factory=list)
     # informative lines for the run summary (deferred work, unavailable endpoints)
     notes: list[str] = field(default_factory=list)
+    # set when the source stayed idle on purpose (e.g. its token is not set): one line saying how to
+    # enable it; the run is ok, never a failure
+    skipped: str = ""
     _columns: dict[str, list[Any]] = field(default_factory=_empty_columns, repr=False)
 
     def add(self, day: dt.date, metric: str, subject: str, value: float | int | None,

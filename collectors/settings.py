@@ -119,6 +119,38 @@ class ModelscopeSettings:
 
 
 @dataclass(frozen=True)
+class OpenrouterSettings:
+    """[openrouter]: the rankings Data API (tokens per model per day) and the public model list."""
+
+    api_url: str = setting("https://openrouter.ai", form="url", help="OpenRouter API")
+    token_env: str = setting("OPENROUTER_API_KEY", help="environment variable holding the API key")
+    requests_per_minute: float = setting(
+        30, lo=0.01, hi=1_000_000, help="calls to the rankings API are spaced to this rate (30 a minute per key)")
+
+    def token(self) -> str | None:
+        return read_token(self.token_env)
+
+
+@dataclass(frozen=True)
+class OllamaSettings:
+    """[ollama]: the Ollama library's model pages (pull counts)."""
+
+    web_url: str = setting("https://ollama.com", form="url", help="the Ollama library site")
+    web_pause_seconds: float = setting(1.0, lo=0, hi=60, help="gap between page requests")
+
+
+@dataclass(frozen=True)
+class ReplicateSettings:
+    """[replicate]: the Replicate models API (run counts)."""
+
+    api_url: str = setting("https://api.replicate.com", form="url", help="Replicate API")
+    token_env: str = setting("REPLICATE_API_TOKEN", help="environment variable holding the API token")
+
+    def token(self) -> str | None:
+        return read_token(self.token_env)
+
+
+@dataclass(frozen=True)
 class Family:
     """One [[ecosystem]]: its identity and what each source tracks for it."""
 
@@ -139,6 +171,10 @@ class Family:
     leaderboard_aliases: tuple[str, ...] = ()  # glob patterns on Arena model names
     modelscope_models: tuple[str, ...] = ()
     dependents: tuple[str, ...] = ()  # "owner/repo" or "owner/repo:package" (GitHub "Used by")
+    openrouter_authors: tuple[str, ...] = ()  # permaslug prefixes before the '/', e.g. "meta-llama"
+    openrouter_models: tuple[str, ...] = ()  # glob patterns on permaslugs, e.g. "openai/gpt-4o*"
+    ollama_models: tuple[str, ...] = ()  # library names ("llama3.1") or "user/name"
+    replicate_models: tuple[str, ...] = ()  # "owner/name"
 
 
 @dataclass(frozen=True)
@@ -152,11 +188,15 @@ class Settings:
     npm: NpmSettings = field(default_factory=NpmSettings)
     arena: ArenaSettings = field(default_factory=ArenaSettings)
     modelscope: ModelscopeSettings = field(default_factory=ModelscopeSettings)
+    openrouter: OpenrouterSettings = field(default_factory=OpenrouterSettings)
+    ollama: OllamaSettings = field(default_factory=OllamaSettings)
+    replicate: ReplicateSettings = field(default_factory=ReplicateSettings)
     ecosystems: tuple[Family, ...] = ()
 
     def secrets(self) -> list[str]:
         """Token values to redact wherever text leaves the process."""
-        return [t for t in (self.github.token(), self.huggingface.token()) if t]
+        return [t for t in (self.github.token(), self.huggingface.token(), self.openrouter.token(),
+                            self.replicate.token()) if t]
 
     def distinct(self, attr: str) -> list[str]:
         """Every value of one per-family list, in config order, each once."""

@@ -278,7 +278,8 @@ def cmd_config_check(cfg: Config) -> int:
         cost = est(cfg.collector_settings()) if est else {}
         cost_s = ", ".join(f"{v} {k}" for k, v in cost.items()) or "no calls"
         print(f"  {name}: {c.description}; a daily run costs about {cost_s}")
-    for sec, label in (("github", "GitHub"), ("huggingface", "Hugging Face")):
+    for sec, label in (("github", "GitHub"), ("huggingface", "Hugging Face"), ("openrouter", "OpenRouter"),
+                       ("replicate", "Replicate")):
         env = getattr(cfg, sec).token_env
         print(f"{label} token ({env}): {'set' if cfg.token(sec) else 'not set'}")
     from jobs import tokens

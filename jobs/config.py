@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from collectors.settings import (ArenaSettings, Family, GithubSettings, HttpSettings, HuggingfaceSettings,
-                                 ModelscopeSettings, NpmSettings, PypiSettings, Settings)
+                                 ModelscopeSettings, NpmSettings, OllamaSettings, OpenrouterSettings,
+                                 PypiSettings, ReplicateSettings, Settings)
 from dashboards.settings import SiteSettings
 from warehouse.settings import StorageSettings
 from warehouse.store import EcosystemRow, EventRow
@@ -34,6 +35,8 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 URL_RE = re.compile(r"^https?://[^\s/]+")
+OLLAMA_RE = re.compile(r"^(?:[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*$")  # "llama3.1", "user/name"
+PERMASLUG_RE = re.compile(r"^[A-Za-z0-9*?\[\]][A-Za-z0-9._:*?\[\]/-]*$")  # glob on OpenRouter permaslugs
 
 Ecosystem = Family  # the name used by jobs and tests
 
@@ -68,7 +71,8 @@ SECTIONS: dict[str, type] = {
     "storage": StorageSettings, "site": SiteSettings, "http": HttpSettings, "github": GithubSettings,
     "huggingface": HuggingfaceSettings, "pypi": PypiSettings, "npm": NpmSettings,
     "schedule": ScheduleSettings, "alerts": AlertSettings, "arena": ArenaSettings,
-    "modelscope": ModelscopeSettings,
+    "modelscope": ModelscopeSettings, "openrouter": OpenrouterSettings, "ollama": OllamaSettings,
+    "replicate": ReplicateSettings,
 }
 SECTION_KEYS: dict[str, set[str]] = {sec: {f.name for f in dataclasses.fields(cls)} for sec, cls in SECTIONS.items()}
 
@@ -87,6 +91,9 @@ class Config:
     alerts: AlertSettings
     arena: ArenaSettings
     modelscope: ModelscopeSettings
+    openrouter: OpenrouterSettings
+    ollama: OllamaSettings
+    replicate: ReplicateSettings
     ecosystems: tuple[Family, ...]
     events: tuple[Event, ...]
 
@@ -119,7 +126,8 @@ class Config:
 
     def collector_settings(self) -> Settings:
         return Settings(http=self.http, github=self.github, huggingface=self.huggingface, pypi=self.pypi,
-                        npm=self.npm, arena=self.arena, modelscope=self.modelscope, ecosystems=self.ecosystems)
+                        npm=self.npm, arena=self.arena, modelscope=self.modelscope, openrouter=self.openrouter,
+                        ollama=self.ollama, replicate=self.replicate, ecosystems=self.ecosystems)
 
     def ecosystem_rows(self) -> list[EcosystemRow]:
         return [EcosystemRow(e.key, e.label, e.color, e.first_release or None) for e in self.ecosystems]
@@ -326,10 +334,30 @@ def _check_family(where: str, eco: Family) -> None:
             if not HUB_ID_RE.match(model) or ".." in model:
                 raise ConfigError(f"{where}.{k}: '{model}' is not a Hub model id (owner/model, or a legacy "
                                   "id such as gpt2)")
+    _check_usage(where, eco)
     for k in ("github_queries", "hf_searches", "hf_authors", "pypi_packages", "npm_packages",
               "trending_keywords", "leaderboard_aliases"):
         if any(not v.strip() for v in getattr(eco, k)):
             raise ConfigError(f"{where}.{k}: empty entry")
+
+
+def _check_usage(where: str, eco: Family) -> None:
+    """OpenRouter authors and permaslug patterns, Ollama library names, Replicate models."""
+    for author in eco.openrouter_authors:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", author):
+            raise ConfigError(f"{where}.openrouter_authors: '{author}' is not an author (the part of a "
+                              "permaslug before '/', e.g. meta-llama)")
+    for pattern in eco.openrouter_models:
+        if not PERMASLUG_RE.match(pattern):
+            raise ConfigError(f"{where}.openrouter_models: '{pattern}' is not a pattern on permaslugs "
+                              "(e.g. openai/gpt-4o*)")
+    for model in eco.ollama_models:
+        if not OLLAMA_RE.match(model) or ".." in model:
+            raise ConfigError(f"{where}.ollama_models: '{model}' is not an Ollama model name (lower-case, "
+                              "e.g. llama3.1, or user/name)")
+    for model in eco.replicate_models:
+        if not MODEL_RE.match(model):
+            raise ConfigError(f"{where}.replicate_models: '{model}' is not owner/name")
 
 
 def _events(name: str, tables: Any, families: set[str], base: Path) -> tuple[Event, ...]:

@@ -87,7 +87,8 @@ def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[s
         if "token_env" in SECTION_KEYS[section]:
             sec["token_env"] = f"ECOTREND_DEMO_{section.upper()}_TOKEN"  # a real token never goes out
     # the fake announces generous budgets; sources paced by a configured rate go full speed too
-    fast = {"github": {"web_pause_seconds": 0}, "pypi": {"requests_per_minute": 100_000}}
+    fast = {"github": {"web_pause_seconds": 0}, "pypi": {"requests_per_minute": 100_000},
+            "openrouter": {"requests_per_minute": 100_000}, "ollama": {"web_pause_seconds": 0}}
     for section, keys in fast.items():
         for k, v in keys.items():
             if k in SECTION_KEYS.get(section, {}):

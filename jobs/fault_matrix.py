@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 COLLECTORS = ("github_search", "github_repos", "github_stars", "hf_models", "pypi", "npm",
-              "github_dependents", "github_trending", "arena", "modelscope")
+              "github_dependents", "github_trending", "arena", "modelscope", "openrouter", "ollama", "replicate")
 RETRIES = 2  # [http] retries in the matrix's config: a fault met RETRIES + 1 times is persistent
 
 
@@ -48,17 +48,17 @@ def row(default: str, **cells: str) -> dict[str, str]:
 MATRIX: list[tuple[Fault, dict[str, str]]] = [
     (Fault("timeout (slow answer past `timeout_seconds`), once", "slow", 1, {"seconds": 1.5}), row(R)),
     (Fault("timeout, every attempt", "slow", RETRIES + 1, {"seconds": 1.5}),
-     row(P, github_trending=F)),
+     row(P, github_trending=F, openrouter=F)),
     (Fault("connection reset, once", "reset"), row(R)),
-    (Fault("connection reset, every attempt", "reset", RETRIES + 1), row(P, github_trending=F)),
+    (Fault("connection reset, every attempt", "reset", RETRIES + 1), row(P, github_trending=F, openrouter=F)),
     (Fault("HTTP 500, once", "http_500"), row(R)),
-    (Fault("HTTP 502, every attempt", "http_502", RETRIES + 1), row(P, github_trending=F)),
+    (Fault("HTTP 502, every attempt", "http_502", RETRIES + 1), row(P, github_trending=F, openrouter=F)),
     (Fault("HTML error page where JSON was expected", "html", target="json"),
-     row(P, github_dependents=F, github_trending=F, arena=F)),
-    (Fault("truncated body", "truncated"), row(P, github_trending=F)),
+     row(P, github_dependents=F, github_trending=F, arena=F, openrouter=F)),
+    (Fault("truncated body", "truncated"), row(P, github_trending=F, openrouter=F)),
     (Fault("missing or renamed field", "missing_field", params={"field": "{field}", "rename_to": "{field}_v2"},
            target="field"),
-     row(P, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA)),
+     row(P, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA, openrouter=F, ollama=NA)),
     (Fault("`incomplete_results`, once", "incomplete"), row(NA, github_search=R)),
     (Fault("`incomplete_results`, twice", "incomplete", 2), row(NA, github_search=FL)),
     (Fault("primary limit (403), resets in 1 s", "primary_limit", params={"reset_in": 1}),
@@ -75,11 +75,11 @@ MATRIX: list[tuple[Fault, dict[str, str]]] = [
      row(NA, hf_models=R, arena=R)),
     (Fault("Hub rate limit, resets in 10 min", "hf_rate_limit", params={"reset_in": 600}, target="later"),
      row(NA, hf_models=P, arena=F)),
-    (Fault("redirect loop", "redirect_loop", 11), row(P, github_trending=F)),
+    (Fault("redirect loop", "redirect_loop", 11), row(P, github_trending=F, openrouter=F)),
     (Fault("404 for a configured subject", "not_found", target="subject"),
-     row(P, github_search=NA, github_trending=NA, arena=F)),
+     row(P, github_search=NA, github_trending=NA, arena=F, openrouter=NA)),
     (Fault("oversized response (over `max_response_bytes`)", "oversized", params={"bytes": 3_000_000}),
-     row(P, github_trending=F)),
+     row(P, github_trending=F, openrouter=F)),
     (Fault("empty page whose cursor goes on", "empty"), row(NA, hf_models=R)),
     (Fault("warehouse locked by a reader at commit time", "locked"), row(S)),
 ]

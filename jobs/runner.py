@@ -236,6 +236,7 @@ def _collect_one(s: Session, ctx: Context, name: str, mode: str) -> tuple[Batch 
         with _ending(rec, name, "stopped by signal; nothing of it stored"):
             batch = c.collect(ctx)
             rec.status = "partial" if batch.failures else "ok"
+            rec.error = f"skipped: {batch.skipped}" if batch.skipped else ""  # ok, idle on purpose
             if batch.failures:
                 rec.error = "; ".join(batch.failures[:3]) + (
                     f" (+{len(batch.failures) - 3} more)" if len(batch.failures) > 3 else "")
@@ -309,6 +310,7 @@ def _backfill_one(s: Session, ctx: Context, c: BackfillCollector, name: str, win
             save(s.cfg, [(rows_of(batch), wrec)], outcome, s.say, sync=(told["windows"] == 0))
             rec.rows_written += wrec.rows_written
             told["windows"] += 1
+            rec.error = f"skipped: {batch.skipped}" if batch.skipped else rec.error
             if batch.failures:
                 rec.status = "partial"
                 rec.error = "; ".join(batch.failures[:3])

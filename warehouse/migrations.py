@@ -250,6 +250,51 @@ assert ECOSYSTEM_DAILY_V2 != ECOSYSTEM_DAILY_V1
 
 MIGRATIONS.append((10, "ecosystem_daily: subjects_expected per metric", [ECOSYSTEM_DAILY_V2]))
 
+# Usage: OpenRouter tokens, Ollama pulls, Replicate runs (collectors/openrouter.py, ollama.py, replicate.py).
+MIGRATIONS.append((20, "usage: OpenRouter as-of per day, daily token figures with their citation, Replicate "
+                       "runs per day", [
+    # CC BY 4.0: the as_of of the answer that gave each day's figures, rewritten with them on a re-read
+    """CREATE TABLE openrouter_days (
+        day DATE PRIMARY KEY,
+        as_of VARCHAR NOT NULL,
+        version VARCHAR,
+        row_count INTEGER)""",
+    # One row per day and OpenRouter subject that a chart or a table needs (families, the day's
+    # total, the open-weight models), each carrying the line that must travel with it.
+    """CREATE OR REPLACE VIEW openrouter_daily AS
+    SELECT o.day, o.subject,
+           CASE WHEN o.subject LIKE 'family:%' THEN substr(o.subject, 8) END AS ecosystem,
+           max(o.value) FILTER (WHERE o.metric = 'tokens_day') AS tokens_day,
+           max(o.value) FILTER (WHERE o.metric = 'token_share') AS token_share,
+           max(o.value) FILTER (WHERE o.metric = 'open_weight_token_share') AS open_weight_token_share,
+           coalesce(string_agg(DISTINCT NULLIF(o.flags, ''), ','), '') AS flags,
+           any_value(d.as_of) AS as_of,
+           'Source: OpenRouter (openrouter.ai/rankings), as of ' || any_value(d.as_of) AS citation
+    FROM observations o LEFT JOIN openrouter_days d ON d.day = o.day
+    WHERE o.source = 'openrouter' AND o.method = 'snapshot'
+      AND (o.subject LIKE 'family:%' OR o.subject IN ('total', 'open_weight'))
+    GROUP BY o.day, o.subject""",
+    # Runs a model got on a day: its run_count snapshot minus the previous day's, as
+    # model_downloads_daily: consecutive days only (a gap stays a gap), a counter that went backwards
+    # gives value NULL and the flag 'counter_backwards', an unchanged one 0 and 'stalled'.
+    """CREATE OR REPLACE VIEW replicate_runs_daily AS
+    WITH pairs AS (
+        SELECT day, source, subject, value,
+               lag(day) OVER (PARTITION BY source, subject ORDER BY day) AS prev_day,
+               lag(value) OVER (PARTITION BY source, subject ORDER BY day) AS prev_value
+        FROM observations
+        WHERE source = 'replicate' AND metric = 'runs' AND method = 'snapshot'
+    )
+    SELECT day, source, 'runs_day' AS metric, subject,
+           CASE WHEN value >= prev_value THEN value - prev_value END AS value,
+           value - prev_value AS delta,
+           'derived' AS method,
+           CASE WHEN value < prev_value THEN 'counter_backwards'
+                WHEN value = prev_value THEN 'stalled' ELSE '' END AS flags
+    FROM pairs
+    WHERE prev_day = day - INTERVAL 1 DAY""",
+]))
+
 
 def applied(con: duckdb.DuckDBPyConnection) -> set[int]:
     con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -36,6 +36,7 @@ EXTRA_TABLE_KEYS["gaps"] = ["day", "collector"]  # days a catch-up could not reb
 EXTRA_TABLE_KEYS["leaderboard"] = ["day", "arena", "model"]  # Arena boards (collectors/arena.py)
 EXTRA_TABLE_KEYS["hf_top_models"] = ["day", "ecosystem", "rank"]  # each family's top Hub models
 EXTRA_TABLE_KEYS["trending"] = ["day", "period", "rank"]  # GitHub Trending rows (collectors/github_trending.py)
+EXTRA_TABLE_KEYS["openrouter_days"] = ["day"]  # OpenRouter's meta.as_of per day (collectors/openrouter.py)
 
 
 @dataclass

@@ -13,6 +13,9 @@ MODULES = {
     "web": "collectors.fake.web",
     "hfspaces": "collectors.fake.arena",  # Arena leaderboard Space + dataset files
     "modelscope": "collectors.fake.modelscope",
+    "openrouter": "collectors.fake.openrouter",
+    "ollama": "collectors.fake.ollama",
+    "replicate": "collectors.fake.replicate",
 }
 
 

@@ -43,6 +43,10 @@ class Family:
     npm: list[str] = field(default_factory=list)
     weight: float = 1.0  # relative size of the family
     modelscope: list[str] = field(default_factory=list)
+    openrouter_authors: list[str] = field(default_factory=list)
+    openrouter_models: list[str] = field(default_factory=list)
+    ollama: list[str] = field(default_factory=list)
+    replicate: list[str] = field(default_factory=list)
 
 
 def families_from_config(ecosystems: Iterable[Any], events: Iterable[Any], start: dt.date) -> list[Family]:
@@ -59,7 +63,11 @@ def families_from_config(ecosystems: Iterable[Any], events: Iterable[Any], start
                           list(eco.github_repos), list(eco.hf_searches), list(eco.hf_authors),
                           list(eco.hf_models), list(eco.hf_base_models), list(eco.pypi_packages),
                           list(eco.npm_packages), weight=1.0 / (1 + 0.35 * i),  # first families biggest
-                          modelscope=list(getattr(eco, "modelscope_models", []))))
+                          modelscope=list(getattr(eco, "modelscope_models", [])),
+                          openrouter_authors=list(getattr(eco, "openrouter_authors", [])),
+                          openrouter_models=list(getattr(eco, "openrouter_models", [])),
+                          ollama=list(getattr(eco, "ollama_models", [])),
+                          replicate=list(getattr(eco, "replicate_models", []))))
     return out
 
 
@@ -205,6 +213,71 @@ def fill_modelscope(part: Any, fams: list[Family], start: dt.date, end: dt.date,
     return f"{n} models"
 
 
+def _openrouter_slugs(fam: Family) -> list[tuple[str, str | None]]:
+    """A family's simulated permaslugs with their hugging_face_id (None: weights not published)."""
+    out: list[tuple[str, str | None]] = []
+    for author in fam.openrouter_authors:
+        for j, size in enumerate(("8b", "70b", "405b")):
+            out.append((f"{author}/{fam.key}-{size}-instruct", f"{author}/{fam.key}-{size}" if j < 2 else None))
+        out.append((f"{author}/{fam.key}-8b-instruct:free", f"{author}/{fam.key}-8b"))
+    for pattern in fam.openrouter_models:
+        slug = pattern.replace("*", "").replace("?", "x").rstrip("-/:")
+        if "/" in slug and slug.split("/", 1)[1]:
+            out.append((slug, None))
+    return out
+
+
+def fill_openrouter(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+    first = max(start, dt.date(2025, 1, 1))
+    if first > end:
+        return "no day since 2025-01-01"
+    n = 0
+    for fam in fams:
+        for k, (slug, hf) in enumerate(_openrouter_slugs(fam)):
+            part.add_model(slug.split(":")[0], hf)
+            curve = adoption(fam, first, end, f"or{k}")
+            peak = 4e9 * fam.weight * scale / (1 + k)
+            for d, v in curve.items():
+                part.set_day(d, {slug: int(v * peak)})
+            n += 1
+    for i in range(60):  # the rest of the market: enough models for a top 50 and an 'other' row
+        slug = f"sim-vendor-{i % 12}/model-{i}"
+        part.add_model(slug, slug if i % 2 else None)
+        rng = _rng("openrouter", slug)
+        base = 6e9 * scale / (1 + i) ** 0.8
+        for d in each_day(first, end):
+            part.set_day(d, {slug: int(base * max(0.3, rng.gauss(1.0, 0.1)))})
+    return f"{n + 60} models"
+
+
+def _counter(fam: Family, name: str, i: int, start: dt.date, end: dt.date, scale: float,
+             peak: float) -> dict[dt.date, int]:
+    """A cumulative counter by day (pulls, runs) from the family's adoption curve."""
+    total, out = 0, {}
+    for d, n in sorted(_package_series(fam, name, i, start, end, scale, peak).items()):
+        total += n
+        out[d] = total
+    return out
+
+
+def fill_ollama(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+    n = 0
+    for fam in fams:
+        for i, model in enumerate(fam.ollama):
+            part.set(model, _counter(fam, model, i, start, end, scale, 80_000.0))
+            n += 1
+    return f"{n} models"
+
+
+def fill_replicate(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+    n = 0
+    for fam in fams:
+        for i, model in enumerate(fam.replicate):
+            part.set(model, _counter(fam, model, i, start, end, scale, 5_000.0))
+            n += 1
+    return f"{n} models"
+
+
 Filler = Callable[[Any, list[Family], dt.date, dt.date, float], str]
 FILLERS: dict[str, Filler] = {
     "github": fill_github,
@@ -212,6 +285,9 @@ FILLERS: dict[str, Filler] = {
     "pypistats": fill_pypi,
     "npm": fill_npm,
     "modelscope": fill_modelscope,
+    "openrouter": fill_openrouter,
+    "ollama": fill_ollama,
+    "replicate": fill_replicate,
 }
 
 

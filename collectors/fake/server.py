@@ -164,6 +164,9 @@ class FakeUpstream:
             "npm": {"api_url": f"{self.url}/npm"},
             "modelscope": {"api_url": f"{self.url}/modelscope"},
             "arena": {"endpoint": f"{self.url}/hfspaces"},
+            "openrouter": {"api_url": f"{self.url}/openrouter"},
+            "ollama": {"web_url": f"{self.url}/ollama"},
+            "replicate": {"api_url": f"{self.url}/replicate"},
         }
 
 
