@@ -43,18 +43,17 @@ def memberships(cfg: Settings, source: str) -> Iterable[Membership]:
             yield Membership(eco.key, source, r, "member")
 
 
-def parse_repo(data: Any, repo: str) -> tuple[dict[str, int], str]:
-    """The four counters and the canonical ``full_name``; ParseError when a counter is missing."""
+def parse_repo(data: Any, repo: str) -> tuple[dict[str, int], str, list[str]]:
+    """The counters the answer gives, the canonical ``full_name`` and the fields it lacked (a counter
+    that is missing or not a count costs that counter only); ParseError when it gives none at all."""
     if not isinstance(data, dict):
         raise ParseError(f"{repo}: repository answer is not an object")
-    values: dict[str, int] = {}
-    for metric, key in FIELDS.items():
-        v = data.get(key)
-        if not gh.is_count(v) or v < 0:
-            raise ParseError(f"{repo}: repository answer lacks an integer '{key}'")
-        values[metric] = v
+    values = {metric: data[key] for metric, key in FIELDS.items() if gh.is_count(data.get(key)) and data[key] >= 0}
+    missing = [key for metric, key in FIELDS.items() if metric not in values]
+    if not values:
+        raise ParseError(f"{repo}: repository answer lacks an integer '{missing[0]}'")
     name = data.get("full_name")
-    return values, name if isinstance(name, str) and "/" in name else repo
+    return values, name if isinstance(name, str) and "/" in name else repo, missing
 
 
 class GithubRepos:
@@ -99,8 +98,10 @@ class GithubRepos:
             # The ETag outlived the rows it stood for (a new warehouse): ask again, unconditionally.
             ctx.log.info("github_repos: %s answered 304 but nothing is stored; fetching it again", repo)
             status, data, new_etag = self.fetch(ctx, repo, None)
-        values, canonical = parse_repo(data, repo)
+        values, canonical, missing = parse_repo(data, repo)
         self.add(ctx, batch, repo, values, canonical)
+        if missing:
+            batch.failures.append(f"{repo}: answer without {', '.join(missing)}; its other counters are stored")
         if new_etag:
             batch.state[ETAG_KEY + repo] = new_etag
         if canonical.lower() != repo.lower():

@@ -47,12 +47,22 @@ DERIVATIVE_KINDS = ("finetune", "quantized", "adapter", "merge")
 TOTAL_HEADERS = ("x-total-count",)
 
 
+# The figures a model answer carries, by field name; a field the Hub leaves out (or answers with
+# something that is not a count) costs that figure only: the model's other figures are stored.
+COUNT_FIELDS = {"downloads": "downloads", "downloadsAllTime": "all_time", "likes": "likes"}
+
+
 @dataclass
 class ModelRow:
     id: str
-    downloads: int  # rolling 30 days
-    all_time: int
-    likes: int
+    downloads: int | None  # rolling 30 days
+    all_time: int | None
+    likes: int | None
+
+    @property
+    def missing(self) -> list[str]:
+        """The answer's fields that gave no figure."""
+        return [name for name, attr in COUNT_FIELDS.items() if getattr(self, attr) is None]
 
 
 def query_subject(kind: str, value: str) -> str:
@@ -72,24 +82,37 @@ def family_queries(eco: Any) -> list[tuple[str, str]]:
     return [("author", a) for a in eco.hf_authors] + [("search", s) for s in eco.hf_searches]
 
 
-def _int_field(item: dict, name: str, where: str) -> int:
-    v = item.get(name)
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise ParseError(f"{where}: model '{item.get('id')}' has no integer '{name}'")
-    return v
+def _count(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
 def parse_model(item: Any, where: str) -> ModelRow:
+    """A model entry of a listing or a model answer. Only the id is required: a missing or malformed
+    count leaves that figure None (no row, never a zero), and the caller says which were missing."""
     if not isinstance(item, dict) or not isinstance(item.get("id"), str):
         raise ParseError(f"{where}: a model entry has no id")
-    return ModelRow(item["id"], _int_field(item, "downloads", where),
-                    _int_field(item, "downloadsAllTime", where), _int_field(item, "likes", where))
+    return ModelRow(item["id"], *(_count(item.get(name)) for name in COUNT_FIELDS))
 
 
-def totals(models: Iterable[ModelRow]) -> dict[str, int]:
+def totals(models: Iterable[ModelRow]) -> dict[str, tuple[int | None, str]]:
+    """A listing's figures → {metric: (value, flags)}. A sum that lacks some models' figure is stored
+    flagged ``incomplete`` (a lower bound); one that no model gave is not stored."""
     rows = list(models)
-    return {"model_count": len(rows), "downloads_30d": sum(m.downloads for m in rows),
-            "downloads_all_time": sum(m.all_time for m in rows), "likes": sum(m.likes for m in rows)}
+    out: dict[str, tuple[int | None, str]] = {"model_count": (len(rows), "")}
+    for metric, attr in (("downloads_30d", "downloads"), ("downloads_all_time", "all_time"), ("likes", "likes")):
+        have = [getattr(m, attr) for m in rows if getattr(m, attr) is not None]
+        out[metric] = (sum(have) if have or not rows else None, "incomplete" if len(have) < len(rows) else "")
+    return out
+
+
+def _partial_line(what: str, rows: Iterable[ModelRow]) -> str | None:
+    """One run line naming the models whose answer lacked a figure (their other figures are stored)."""
+    short = {m.id: m.missing for m in rows if m.missing}
+    if not short:
+        return None
+    named = "; ".join(f"{mid} without {', '.join(f)}" for mid, f in list(short.items())[:5])
+    more = f" (+{len(short) - 5} more)" if len(short) > 5 else ""
+    return f"{what}: answer lacked figures for {len(short)} model(s): {named}{more}; the figures it gave are stored"
 
 
 class HfModels:
@@ -197,8 +220,7 @@ class HfModels:
             if models is None:
                 continue
             results[(param, value)] = models
-            for metric, v in totals(models.values()).items():
-                batch.add(ctx.day, metric, subj, v)
+            self._totals(batch, ctx.day, subj, models.values())
             batch.subjects.append(Subject(self.source, subj, "query", subj))
         return results
 
@@ -220,10 +242,10 @@ class HfModels:
             for q in qs:
                 union.update(results[q])
             subj = family_subject(eco.key)
-            for metric, v in totals(union.values()).items():
-                batch.add(ctx.day, metric, subj, v)
+            for metric, (v, flags) in totals(union.values()).items():
+                batch.add(ctx.day, metric, subj, v, flags=flags)
             batch.subjects.append(Subject(self.source, subj, "family", subj))
-            ranked = sorted(union.values(), key=lambda m: (-m.downloads, m.id))[:top_n]
+            ranked = sorted(union.values(), key=lambda m: (-(m.downloads or 0), m.id))[:top_n]
             for rank, m in enumerate(ranked, 1):
                 top_models[m.id] = m
                 top_rows.append({"day": ctx.day, "ecosystem": eco.key, "rank": rank, "model": m.id,
@@ -259,7 +281,19 @@ class HfModels:
                 batch.add(ctx.day, "derivative_models", subj, n)
                 batch.subjects.append(Subject(self.source, subj, "derivatives", subj))
 
+    @staticmethod
+    def _totals(batch: Batch, day: dt.date, subject: str, models: Iterable[ModelRow]) -> None:
+        models = list(models)
+        for metric, (v, flags) in totals(models).items():
+            batch.add(day, metric, subject, v, flags=flags)
+        line = _partial_line(subject, models)
+        if line:
+            batch.failures.append(line)
+
     def _model_rows(self, batch: Batch, day: dt.date, subject: str, row: ModelRow, canonical: str) -> None:
+        if row.missing:
+            batch.failures.append(f"model {subject}: answer without {', '.join(row.missing)}; "
+                                  "its other figures are stored")
         batch.add(day, "downloads_30d", subject, row.downloads)
         batch.add(day, "downloads_all_time", subject, row.all_time)
         batch.add(day, "likes", subject, row.likes)

@@ -36,7 +36,7 @@ class Fault:
     target: str = "one"
 
 
-R, P, F, FL, S, NA = "retried", "partial", "failed", "flagged", "spooled", "n.a."
+R, P, K, F, FL, S, NA = "retried", "partial", "kept", "failed", "flagged", "spooled", "n.a."
 GH_API = ("github_search", "github_repos", "github_stars")
 
 
@@ -58,7 +58,8 @@ MATRIX: list[tuple[Fault, dict[str, str]]] = [
     (Fault("truncated body", "truncated"), row(P, github_trending=F, openrouter=F)),
     (Fault("missing or renamed field", "missing_field", params={"field": "{field}", "rename_to": "{field}_v2"},
            target="field"),
-     row(P, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA, openrouter=F, ollama=NA)),
+     row(P, github_repos=K, hf_models=K, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA,
+         openrouter=F, ollama=NA)),
     (Fault("`incomplete_results`, once", "incomplete"), row(NA, github_search=R)),
     (Fault("`incomplete_results`, twice", "incomplete", 2), row(NA, github_search=FL)),
     (Fault("primary limit (403), resets in 1 s", "primary_limit", params={"reset_in": 1}),
@@ -87,6 +88,8 @@ MATRIX: list[tuple[Fault, dict[str, str]]] = [
 MEANING = {
     R: "retried or waited out; exit 0, the values of a clean run",
     P: "that subject fails with one line, the others are stored exactly; exit 3",
+    K: "that subject keeps the figures the answer gave; the missing one gets no row (never a 0) and the run "
+       "names it; the others are stored exactly; exit 3",
     F: "the source fails with one line and stores nothing; exit 3",
     FL: "stored flagged `incomplete`, never as a plain count; exit 0",
     S: "rows kept in `data/pending/`, merged by the next run; exit 0",

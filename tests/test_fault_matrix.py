@@ -53,6 +53,7 @@ class Spec:
     setup: Callable[[Any, dict[str, Any]], None]  # (world, config dict) → fills both
     targets: dict[str, Target]
     field: str = ""  # a field of the JSON object at targets["field"]
+    field_metric: str = ""  # the metric that field gives, where the rest of the answer is kept (outcome K)
     today: str = TODAY
 
 
@@ -192,7 +193,8 @@ SPECS = {s.name: s for s in [
                         query=r"(^|&)q=GPT-4(&|$)")}, field="total_count"),
     Spec("github_repos", "github", setup_repos, {
         "one": Target(r"^/github/repos/meta-llama/llama$", REPO1, REPO2),
-        "later": Target(r"^/github/repos/openai/gpt-2$", REPO2, REPO1)}, field="stargazers_count"),
+        "later": Target(r"^/github/repos/openai/gpt-2$", REPO2, REPO1)}, field="stargazers_count",
+         field_metric="stars"),
     Spec("github_stars", "github", setup_repos, {
         "one": Target(r"^/github/repos/meta-llama/llama/stargazers/history$", REPO1, REPO2),
         "later": Target(r"^/github/repos/openai/gpt-2/stargazers/history$", REPO2, REPO1)}),
@@ -203,7 +205,8 @@ SPECS = {s.name: s for s in [
         "one": Target(r"^/hf/api/models$", subj("author:meta-llama", "family:llama"),
                       lambda day, s: s in ("author:openai", "family:gpt") or s.startswith("openai/")),
         "later": Target(HF_MODEL, subj("TheBloke/Llama-2-7B-GGUF"),
-                        lambda day, s: s != "TheBloke/Llama-2-7B-GGUF")}, field="downloads"),
+                        lambda day, s: s != "TheBloke/Llama-2-7B-GGUF")}, field="downloads",
+         field_metric="downloads_30d"),
     Spec("pypi", "pypi", setup_pypi, {
         "one": Target(r"^/pypistats/api/packages/llama-cpp-python/", subj("llama-cpp-python"), subj("openai")),
         "later": Target(r"^/pypistats/api/packages/openai/", subj("openai"), subj("llama-cpp-python"))},
@@ -501,6 +504,11 @@ def test_fault(name: str, fault: fm.Fault, outcome: str, matrix):
         assert not {x for x in got if target.lost(x[0], x[2])}, f"rows kept for the failed subject\n{out}"
         kept = {x for x in truth if target.kept(x[0], x[2])}
         assert kept and kept <= got, f"the other subjects are not stored exactly\n{out}"
+    elif outcome == fm.K:
+        assert res.returncode == 3, out
+        assert line.startswith(f"{name}: partial") and spec.field in line, line
+        lost = {x for x in truth if target.lost(x[0], x[2]) and x[1] == spec.field_metric}
+        assert lost and got == truth - lost, f"not exactly the clean rows less the missing figure\n{out}"
     elif outcome == fm.F:
         assert res.returncode == 3, out
         assert line.startswith(f"{name}: failed, 0 rows") and " — " in line, line

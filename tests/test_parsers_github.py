@@ -131,14 +131,15 @@ def test_search_stops_at_a_malformed_answer():
 
 # -- repository answer ----------------------------------------------------------------------------
 def test_repository_answer_counters_and_name():
-    values, canonical = parse_repo(payload("repo-llama.json"), "meta-llama/llama")
+    values, canonical, missing = parse_repo(payload("repo-llama.json"), "meta-llama/llama")
+    assert missing == []
     # watchers is subscribers_count (watchers_count repeats the stars); open_issues includes PRs
     assert values == {"stars": 58912, "forks": 9871, "watchers": 1003, "open_issues": 490}
     assert canonical == "meta-llama/llama"
 
 
 def test_repository_answer_after_a_rename_names_the_new_repository():
-    values, canonical = parse_repo(payload("repo-renamed.json"), "ggerganov/llama.cpp")
+    values, canonical, _ = parse_repo(payload("repo-renamed.json"), "ggerganov/llama.cpp")
     assert values == {"stars": 92410, "forks": 13870, "watchers": 604, "open_issues": 803}
     assert canonical == "ggml-org/llama.cpp"
 
@@ -152,17 +153,26 @@ def test_repository_answer_without_a_usable_full_name_keeps_the_configured_one(f
     assert parse_repo(data, "meta-llama/llama")[1] == "meta-llama/llama"
 
 
-@pytest.mark.parametrize("key", ["stargazers_count", "forks_count", "subscribers_count", "open_issues_count"])
+@pytest.mark.parametrize("key,metric", [("stargazers_count", "stars"), ("forks_count", "forks"),
+                                        ("subscribers_count", "watchers"), ("open_issues_count", "open_issues")])
 @pytest.mark.parametrize("value", ["missing", None, "58912", 589.5, True, -1])
-def test_repository_answer_without_an_integer_counter_is_a_parse_error(key, value):
+def test_repository_answer_without_one_counter_keeps_the_others(key, metric, value):
+    """A counter that is missing or not a count costs that counter only (no row, never a zero)."""
     data = payload("repo-llama.json")
     if value == "missing":
         del data[key]
     else:
         data[key] = value
+    values, canonical, missing = parse_repo(data, "meta-llama/llama")
+    full = {"stars": 58912, "forks": 9871, "watchers": 1003, "open_issues": 490}
+    assert values == {m: v for m, v in full.items() if m != metric} and missing == [key]
+
+
+def test_repository_answer_without_any_counter_is_a_parse_error():
+    data = {"full_name": "meta-llama/llama", "stargazers_count": "many"}
     with pytest.raises(ParseError) as err:
         parse_repo(data, "meta-llama/llama")
-    assert str(err.value) == f"meta-llama/llama: repository answer lacks an integer '{key}'"
+    assert str(err.value) == "meta-llama/llama: repository answer lacks an integer 'stargazers_count'"
 
 
 @pytest.mark.parametrize("data", [[], "Not Found", None])

@@ -34,25 +34,43 @@ def test_hub_model_answer_gives_its_four_figures():
     (None, "a model entry has no id"),
     ({"downloads": 1, "downloadsAllTime": 2, "likes": 3}, "a model entry has no id"),
     ({"id": 7, "downloads": 1, "downloadsAllTime": 2, "likes": 3}, "a model entry has no id"),
-    ({"id": "a/b", "downloadsAllTime": 2, "likes": 3}, "model 'a/b' has no integer 'downloads'"),
-    ({"id": "a/b", "downloads": 1, "likes": 3}, "model 'a/b' has no integer 'downloadsAllTime'"),
-    ({"id": "a/b", "downloads": 1, "downloadsAllTime": 2}, "model 'a/b' has no integer 'likes'"),
-    ({"id": "a/b", "downloads": "1", "downloadsAllTime": 2, "likes": 3}, "no integer 'downloads'"),
-    ({"id": "a/b", "downloads": 1.5, "downloadsAllTime": 2, "likes": 3}, "no integer 'downloads'"),
-    ({"id": "a/b", "downloads": True, "downloadsAllTime": 2, "likes": 3}, "no integer 'downloads'"),
-    ({"id": "a/b", "downloads": 1, "downloadsAllTime": -2, "likes": 3}, "no integer 'downloadsAllTime'"),
-    ({"id": "a/b", "downloads": 1, "downloadsAllTime": 2, "likes": None}, "no integer 'likes'"),
 ])
-def test_hub_model_answer_malformed_is_a_parse_error(item, says):
+def test_hub_model_answer_without_an_id_is_a_parse_error(item, says):
     with pytest.raises(ParseError, match=f"^search:llama: .*{says}"):
         parse_model(item, "search:llama")
 
 
+@pytest.mark.parametrize("item,row,missing", [
+    ({"id": "a/b", "downloadsAllTime": 2, "likes": 3}, ModelRow("a/b", None, 2, 3), ["downloads"]),
+    ({"id": "a/b", "downloads": 1, "likes": 3}, ModelRow("a/b", 1, None, 3), ["downloadsAllTime"]),
+    ({"id": "a/b", "downloads": 1, "downloadsAllTime": 2}, ModelRow("a/b", 1, 2, None), ["likes"]),
+    ({"id": "a/b", "downloads": "1", "downloadsAllTime": 2, "likes": 3}, ModelRow("a/b", None, 2, 3), ["downloads"]),
+    ({"id": "a/b", "downloads": 1.5, "downloadsAllTime": 2, "likes": 3}, ModelRow("a/b", None, 2, 3), ["downloads"]),
+    ({"id": "a/b", "downloads": True, "downloadsAllTime": 2, "likes": 3}, ModelRow("a/b", None, 2, 3), ["downloads"]),
+    ({"id": "a/b", "downloads": 1, "downloadsAllTime": -2, "likes": 3}, ModelRow("a/b", 1, None, 3),
+     ["downloadsAllTime"]),
+    ({"id": "a/b", "downloads": 1, "downloadsAllTime": 2, "likes": None}, ModelRow("a/b", 1, 2, None), ["likes"]),
+])
+def test_hub_model_answer_missing_a_figure_keeps_the_others(item, row, missing):
+    """A missing or malformed count costs that figure only (None: no row, never a zero)."""
+    got = parse_model(item, "search:llama")
+    assert got == row and got.missing == missing
+
+
 def test_hub_listing_totals_sum_each_model_once():
     rows = [ModelRow("a/x", 10, 100, 1), ModelRow("a/y", 20, 200, 2), ModelRow("b/z", 5, 7_000, 0)]
-    assert totals(rows) == {"model_count": 3, "downloads_30d": 35, "downloads_all_time": 7_300, "likes": 3}
+    assert totals(rows) == {"model_count": (3, ""), "downloads_30d": (35, ""), "downloads_all_time": (7_300, ""),
+                            "likes": (3, "")}
     assert totals(iter(rows)) == totals(rows)  # any iterable, read once
-    assert totals([]) == {"model_count": 0, "downloads_30d": 0, "downloads_all_time": 0, "likes": 0}
+    assert totals([]) == {"model_count": (0, ""), "downloads_30d": (0, ""), "downloads_all_time": (0, ""),
+                          "likes": (0, "")}
+
+
+def test_hub_listing_totals_without_some_figures_are_lower_bounds():
+    rows = [ModelRow("a/x", 10, None, 1), ModelRow("a/y", 20, 200, None), ModelRow("b/z", 5, None, None)]
+    assert totals(rows) == {"model_count": (3, ""), "downloads_30d": (35, ""),
+                            "downloads_all_time": (200, "incomplete"), "likes": (1, "incomplete")}
+    assert totals([ModelRow("a/x", 10, None, 1)])["downloads_all_time"] == (None, "incomplete")  # no row
 
 
 # -- pypistats --------------------------------------------------------------------------------------
