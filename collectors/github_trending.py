@@ -29,10 +29,13 @@ from collectors.settings import Settings
 PERIODS = ("daily", "weekly")
 PERIOD_WORDS = {"daily": "today", "weekly": "this week", "monthly": "this month"}
 
-# Every selector this scraper depends on, in one place (see README "Scraped metrics").
+# Every selector this scraper depends on, in one place (see README "Scraped metrics").  The markups
+# GitHub has served: rows as ``article.Box-row`` named in an ``h2`` (2022 on) or an ``h1`` (2019-2022),
+# and before that ``li`` rows of ``ol.repo-list`` named in an ``h3``; archived pages of each re-parse.
 SELECTORS = {
-    "row": "article.Box-row",
-    "repo_link": "h2 a[href]",  # a Sponsor link can come first in the row: only the h2 names the repo
+    "row": "article.Box-row, ol.repo-list > li",
+    # a Sponsor link can come first in the row: only the heading names the repo
+    "repo_link": "h2 a[href], h1 a[href], h3 a[href]",
     "description": "p",
     "language": '[itemprop="programmingLanguage"]',
     "stars": 'a[href$="/stargazers"]',
@@ -65,7 +68,9 @@ def row_text(row: dict) -> str:
 
 
 def parse_rows(html: bytes | str, period: str, day: dt.date, url: str) -> list[dict]:
-    """The rows of one trending page; ParseError when a row lacks its repository or star count."""
+    """The rows of one trending page.  Loud for the page (no rows, or a row that names no repository:
+    ParseError "markup changed"); tolerant within a row (no description, language, star count or stars
+    of the period: stored as NULL)."""
     page = BeautifulSoup(html, "html.parser")
     articles = page.select(SELECTORS["row"])
     if not articles:
@@ -82,14 +87,11 @@ def _row(art: Tag, rank: int, period: str, day: dt.date, url: str) -> dict:
     if not m:
         raise web.markup_changed(GithubTrending.name, url, f"repository link in row {rank}",
                                  SELECTORS["repo_link"], day.isoformat())
-    stars_el = art.select_one(SELECTORS["stars"])
+    stars_el = art.select_one(SELECTORS["stars"])  # absent on a new repository with no star yet
     try:
         stars = web.parse_count(stars_el.get_text(" "))[0] if stars_el else None
     except ValueError:
         stars = None
-    if stars is None:
-        raise web.markup_changed(GithubTrending.name, url, f"star count in row {rank}", SELECTORS["stars"],
-                                 day.isoformat())
     desc_el = art.select_one(SELECTORS["description"])
     lang_el = art.select_one(SELECTORS["language"])
     period_stars = None

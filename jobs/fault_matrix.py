@@ -36,7 +36,7 @@ class Fault:
     target: str = "one"
 
 
-R, P, K, F, FL, S, NA = "retried", "partial", "kept", "failed", "flagged", "spooled", "n.a."
+R, T, P, K, F, FL, S, NA = "retried", "tolerated", "partial", "kept", "failed", "flagged", "spooled", "n.a."
 GH_API = ("github_search", "github_repos", "github_stars")
 
 
@@ -60,6 +60,8 @@ MATRIX: list[tuple[Fault, dict[str, str]]] = [
            target="field"),
      row(P, github_repos=K, hf_models=K, github_stars=NA, github_dependents=NA, github_trending=NA, arena=NA,
          openrouter=F, ollama=NA)),
+    (Fault("a trending row without star count or language (a new repository)", "bare_row"),
+     row(NA, github_trending=T)),
     (Fault("`incomplete_results`, once", "incomplete"), row(NA, github_search=R)),
     (Fault("`incomplete_results`, twice", "incomplete", 2), row(NA, github_search=FL)),
     (Fault("primary limit (403), resets in 1 s", "primary_limit", params={"reset_in": 1}),
@@ -87,6 +89,7 @@ MATRIX: list[tuple[Fault, dict[str, str]]] = [
 
 MEANING = {
     R: "retried or waited out; exit 0, the values of a clean run",
+    T: "the row is stored with the parts it lacks NULL; every figure as in a clean run; exit 0",
     P: "that subject fails with one line, the others are stored exactly; exit 3",
     K: "that subject keeps the figures the answer gave; the missing one gets no row (never a 0) and the run "
        "names it; the others are stored exactly; exit 3",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import logging
 from pathlib import Path
 from typing import Any
@@ -379,11 +380,9 @@ def test_trending_abbreviated_stars_are_read_as_numbers():
 
 @pytest.mark.parametrize("html, period, message", [
     ("<html><body><p>Trending</p></body></html>", "daily",
-     "has no trending rows (selector 'article.Box-row')"),
-    (page("trending-daily.html").replace('/stargazers"', '/stars"', 1), "daily",
-     "has no star count in row 1 (selector 'a[href$=\"/stargazers\"]')"),
-    (page("trending-daily.html").replace('<h2 class="h3 lh-condensed">', '<h3 class="h3 lh-condensed">', 1),
-     "daily", "has no repository link in row 1 (selector 'h2 a[href]')"),
+     "has no trending rows (selector 'article.Box-row, ol.repo-list > li')"),
+    (page("trending-daily.html").replace('<h2 class="h3 lh-condensed">', '<div class="h3 lh-condensed">', 1),
+     "daily", "has no repository link in row 1 (selector 'h2 a[href], h1 a[href], h3 a[href]')"),
     (page("trending-weekly.html"), "daily", "has no 'stars today' (row 1 says 'this week')"),
 ])
 def test_trending_page_without_what_it_must_hold_is_a_parse_error(html, period, message):
@@ -498,3 +497,52 @@ def test_dependents_markup_change_fails_the_source_an_unknown_package_only_its_e
             "openai/openai-python/network/dependents": ok,
             "a/b/network/dependents": page("dependents-changed-markup.html"),
         }, dependents=("openai/openai-python", "a/b"))
+
+
+# -- trending pages of the markups GitHub has served (archived days re-parse) -----------------------
+def test_trending_2026_markup_recorded_row():
+    """A real row (tests/fixtures/github_trending/README.md): name in an h2."""
+    html = (FIXTURES / "github_trending" / "trending_2026_box_row_h2_excerpt.html").read_text(encoding="utf-8")
+    (row,) = parse_rows(html, "daily", DAY, TRENDING_URL)
+    assert (row["repo"], row["language"], row["stars"], row["period_stars"]) == ("tester-army/e2e", "TypeScript",
+                                                                              4548, 1430)
+
+
+def test_trending_2020_markup_recorded_row():
+    """A real row of 2019-2022 (fixture README): name in an h1, description and language as then."""
+    html = (FIXTURES / "github_trending" / "trending_2020_box_row_h1.html").read_text(encoding="utf-8")
+    (row,) = parse_rows(html, "daily", DAY, TRENDING_URL)
+    assert row["repo"] == "facebookexperimental/Recoil"
+    assert row["description"].startswith("Recoil is an experimental state management library for React apps.")
+    assert (row["language"], row["stars"], row["period_stars"], row["rank"]) == ("JavaScript", 2519, 876, 1)
+
+
+def test_trending_list_item_markup_of_before_2019():
+    """The shape of the rows before 2019 (``ol.repo-list > li``, name in an h3), reconstructed by hand
+    from that markup: no recorded page of it was found."""
+    html = """<html><body><ol class="repo-list">
+      <li class="col-12 d-block width-full py-4 border-bottom" id="pa-alpha">
+        <div class="d-inline-block col-9 mb-1"><h3><a href="/owner/alpha"><span class="text-normal">owner /
+        </span>alpha</a></h3></div>
+        <div class="py-1"><p class="col-9 d-inline-block text-gray m-0 pr-4">A llama runner.</p></div>
+        <div class="f6 text-gray mt-2">
+          <span class="d-inline-block mr-3"><span itemprop="programmingLanguage">Go</span></span>
+          <a class="muted-link d-inline-block mr-3" href="/owner/alpha/stargazers">2,345</a>
+          <span class="d-inline-block float-sm-right">120 stars today</span></div></li>
+      <li class="col-12 d-block width-full py-4 border-bottom" id="pa-beta">
+        <div class="d-inline-block col-9 mb-1"><h3><a href="/someone/beta">someone / beta</a></h3></div>
+      </li></ol></body></html>"""
+    rows = parse_rows(html, "daily", DAY, TRENDING_URL)
+    assert [(r["rank"], r["repo"], r["description"], r["language"], r["stars"], r["period_stars"]) for r in rows] == [
+        (1, "owner/alpha", "A llama runner.", "Go", 2345, 120), (2, "someone/beta", None, None, None, None)]
+
+
+def test_trending_bare_row_keeps_its_place_with_the_missing_parts_null():
+    """A new repository's row shows no star count (and may show no language or description): the row is
+    stored with those NULL, and the page's other rows are read as usual."""
+    html = page("trending-daily.html")
+    bare = re.sub(r'<a[^>]*href="[^"]*/stargazers"[^>]*>.*?</a>', "", html, count=1, flags=re.S)
+    bare = re.sub(r'<span itemprop="programmingLanguage">[^<]*</span>', "", bare, count=1)
+    full, got = parse_rows(html, "daily", DAY, TRENDING_URL), parse_rows(bare, "daily", DAY, TRENDING_URL)
+    assert len(got) == len(full) and got[1:] == full[1:]
+    assert got[0] == {**full[0], "stars": None, "language": None}

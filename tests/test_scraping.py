@@ -271,19 +271,21 @@ def test_trending_changed_markup_fails_loudly_and_stores_nothing(fake, world, tr
     world.part("web").trending["weekly"] = "trending-redesign.html"
     r = run_cli("collect", "--source", "github_trending", config=write_config(), today=DAY)
     assert r.returncode == 3
-    assert "markup changed: /web/trending?since=weekly has no trending rows (selector 'article.Box-row')" in \
+    assert "markup changed: /web/trending?since=weekly has no trending rows (selector 'article.Box-row, ol.repo-list > li')" in \
         r.stdout + r.stderr
     assert query_db(db(trend_config), "SELECT count(*) FROM trending") == [(0,)]  # not even the daily rows
     assert observed(trend_config, "trending_repos") == {}
 
 
-def test_trending_row_without_star_count_is_a_markup_change():
-    page = fixture("trending-daily.html").replace('/stargazers"', '/stars"', 1)
-    import datetime as dt
-
-    from collectors.errors import ParseError
-    with pytest.raises(ParseError, match="no star count in row 1"):
-        parse_rows(page, "daily", dt.date(2026, 11, 20), "http://x/trending?since=daily")
+def test_trending_bare_row_is_stored_with_null_parts(fake, trend_config, write_config):
+    """Through the fake: the first daily row comes without star count and language (a new repository);
+    the day's rows are all stored, that one with NULLs, and the family counts are as on a clean page."""
+    fake.inject("bare_row", r"^/web/trending$", 1)
+    r = run_cli("collect", "--source", "github_trending", config=write_config(trend_config), today=DAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = query_db(db(trend_config), "SELECT rank, stars, language FROM trending WHERE period = 'daily' "
+                                      "ORDER BY rank")
+    assert rows[0] == (1, None, None) and all(s is not None for _, s, _ in rows[1:])
 
 
 def test_trending_honours_429(fake, trend_config, write_config):

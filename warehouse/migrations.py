@@ -340,3 +340,8 @@ QUALIFY row_number() OVER (PARTITION BY day, source, metric, subject ORDER BY {M
 """
 
 MIGRATIONS.append((11, "best_observations: one method per day, source, metric and subject", [BEST_OBSERVATIONS]))
+
+# A trending row of a new repository shows no star count: the row is kept, its stars NULL.
+MIGRATIONS.append((21, "trending: a row without a star count keeps its stars NULL", [
+    "ALTER TABLE trending ALTER COLUMN stars DROP NOT NULL",
+]))

@@ -84,7 +84,7 @@ class Fault:
 FAULT_KINDS = {
     "primary_limit", "primary_limit_429", "retry_after", "secondary", "http_500", "http_502",
     "slow", "truncated", "incomplete", "reset", "html", "not_found", "redirect_loop", "oversized",
-    "missing_field", "empty", "hf_rate_limit",
+    "missing_field", "empty", "hf_rate_limit", "bare_row",
 }
 
 
@@ -319,6 +319,10 @@ def _after_fault(fault: Fault | None, reply: Reply) -> Reply:
             reply.body.pop(name, None)
         if fault.params.get("rename_to"):
             reply.body[fault.params["rename_to"]] = None
+    elif fault.kind == "bare_row" and isinstance(reply.body, str):
+        # the first row as a new repository shows it: no star count, no language
+        reply.body = re.sub(r'<a[^>]*href="[^"]*/stargazers"[^>]*>.*?</a>', "", reply.body, count=1, flags=re.S)
+        reply.body = re.sub(r'<span itemprop="programmingLanguage">[^<]*</span>', "", reply.body, count=1)
     elif fault.kind == "oversized":
         reply.headers["X-Fake-Oversize"] = str(int(fault.params.get("bytes", 60_000_000)))
     return reply
