@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors import github_budget, github_reference
+from collectors import github_budget, reference
 from collectors import github_common as gh
 from collectors.base import Batch, Context, Subject
 from collectors.errors import RateLimitExhausted
@@ -250,7 +250,7 @@ def backfill(ctx: Context, queries: list[str], since: dt.date, until: dt.date, s
     """The whole backfill: per query, finished windows then the reconstructed repo_count."""
     if not queries:
         return
-    yield github_reference.batch("repo_count")  # the 2023 analysis' figures, beside the history
+    yield reference.batch("repo_count")  # the 2023 analysis' figures, beside the history
     resources = gh.rate_limit(ctx, who)
     search = resources.get("search") if isinstance(resources.get("search"), dict) else {}
     per_min = int(search.get("limit", 0)) or None

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from collectors import github_budget, github_reference
+from collectors import github_budget, reference
 from collectors import github_common as gh
 from collectors.attempts import Attempts
 from collectors.base import Batch, Context, Membership
@@ -166,7 +166,7 @@ class GithubStars:
         rs = repos(ctx.settings)
         if not rs:
             return
-        yield github_reference.batch("stars")  # the 2023 analysis' figures, beside the history
+        yield reference.batch("stars")  # the 2023 analysis' figures, beside the history
         github_budget.plan(ctx, self.name, {"core": 4 * len(rs)})
         for b in self._run(ctx, rs, lambda: Batch(self.source), since, until, incremental=False):
             for note in b.notes:

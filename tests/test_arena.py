@@ -316,3 +316,37 @@ def test_idle_without_license_or_alias_mapping(fake, world, write_config):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "arena: ok, 0 rows, 0 requests" in res.stdout
     assert fake.count(r"^/(hf|hfspaces)/") == 0
+
+
+BOARD_20230720 = ROOT / "tests" / "fixtures" / "arena" / "leaderboard_table_20230717.csv"
+
+
+def test_the_board_live_on_2023_07_20_against_the_articles_statements():
+    """The Space's table live from 2023-07-19 17:15 to 2023-07-21 02:08 UTC (a recorded copy, see the
+    fixture README), read by the parser and classified by the shipped [arena.licenses], held against
+    what the 2023 analysis said of the board that day: 40 models; the top 5 proprietary; all the rest
+    open but PaLM-Chat-Bison-001; 15 not licensed for commercial use. Where the board differs, this
+    test states what it says instead."""
+    import datetime as dt
+
+    from collectors.arena import norm_license, parse_table
+    from collectors.reference import ARENA_2023_07_20 as said
+
+    shipped = tomllib.loads((ROOT / "ecotrend.toml").read_text())["arena"]["licenses"]
+    lic = {norm_license(k): (v["open_weights"], v["commercial_use"]) for k, v in shipped.items()}
+    rows = parse_table(BOARD_20230720, BOARD_20230720.name, dt.date(2023, 7, 17),
+                       ["Arena Elo rating", "Arena Score"]).rows
+    kind = {r["model"]: lic[norm_license(r["license"])] for r in rows}  # every license is mapped
+    # the board as displayed (its own order): the top 5 are proprietary, as the article says
+    assert [m for m, (open_w, _) in list(kind.items())[:5] if open_w] == [] and said["top_proprietary"] == 5
+    # of the rest, all open but PaLM-Chat-Bison-001, as the article says
+    assert [m for m, (open_w, _) in list(kind.items())[5:] if not open_w] == said["closed_in_rest"]
+    # it differs in size: 38 models that day (22 with an Elo score), not 40 — 40 is the board of 2023-08-02
+    assert (len(rows), sum(1 for r in rows if r["score"] is not None), said["models"]) == (38, 22, 40)
+    # and by the shipped license mapping 21 of the 38 are not licensed for commercial use, not 15
+    assert (sum(1 for _, com in kind.values() if com is False), said["non_commercial"]) == (21, 15)
+    # ranked by Elo, the fifth is open (Vicuna-33B): Claude-2 had no Elo score yet
+    by_score = sorted((r for r in rows if r["score"] is not None), key=lambda r: -r["score"])[:5]
+    assert [r["model"] for r in by_score][4] == "Vicuna-33B" and kind["Vicuna-33B"][0] is True
+    later = ROOT / "tests" / "fixtures" / "arena" / "leaderboard_table_20230802.csv"
+    assert len(parse_table(later, later.name, dt.date(2023, 8, 2), ["Arena Elo rating"]).rows) == 40

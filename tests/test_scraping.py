@@ -271,8 +271,8 @@ def test_trending_changed_markup_fails_loudly_and_stores_nothing(fake, world, tr
     world.part("web").trending["weekly"] = "trending-redesign.html"
     r = run_cli("collect", "--source", "github_trending", config=write_config(), today=DAY)
     assert r.returncode == 3
-    assert "markup changed: /web/trending?since=weekly has no trending rows (selector 'article.Box-row, ol.repo-list > li')" in \
-        r.stdout + r.stderr
+    assert ("markup changed: /web/trending?since=weekly has no trending rows "
+            "(selector 'article.Box-row, ol.repo-list > li')") in r.stdout + r.stderr
     assert query_db(db(trend_config), "SELECT count(*) FROM trending") == [(0,)]  # not even the daily rows
     assert observed(trend_config, "trending_repos") == {}
 

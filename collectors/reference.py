@@ -26,6 +26,17 @@ REFERENCES: list[tuple[str, str, str, int]] = [
 ]
 
 
+# What the analysis said of the Arena board on 2023-07-20, held against the board live that day
+# (tests/test_arena.py; the capability page shows both side by side).
+ARENA_2023_07_20: dict = {
+    "day": "2023-07-20",
+    "models": 40,
+    "top_proprietary": 5,  # "the top 5 are proprietary"
+    "closed_in_rest": ["PaLM-Chat-Bison-001"],  # "of the rest, all open but PaLM-Chat-Bison-001"
+    "non_commercial": 15,  # "15 are not licensed for commercial use"
+}
+
+
 def batch(metric: str) -> Batch:
     """The reference points of one metric, as a batch of their own (source 'article')."""
     b = Batch(SOURCE)
