@@ -253,3 +253,39 @@ def test_replay_from_archive_gives_the_same_observations(fake, world, config_dat
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(fake.log) == served  # no network
     assert query_db(db_path(config_data), sql) == first and len(first) > 20
+
+
+def test_legacy_ids_without_a_namespace_are_collected(fake, world, config_data, write_config):
+    """hf_models = ["gpt2", "bert-base-uncased"]: the config takes them; "gpt2" answers 307 to its
+    namespaced name and is recorded as today's renames are; "bert-base-uncased" is served as it is."""
+    hf = setup_family(world)
+    hf.add("gpt2", downloads=900, all_time=9_000, likes=30)
+    hf.rename("gpt2", "openai-community/gpt2")
+    hf.add("bert-base-uncased", downloads=800, all_time=8_000, likes=20)
+    path = write_config(llama_config(config_data, hf_authors=[], hf_searches=[],
+                                     hf_models=["gpt2", "bert-base-uncased"]))
+    r = run_cli("collect", "--source", "hf_models", config=path, today=DAY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert fake.count(r"^/hf/api/models/gpt2$", status=307) == 1
+    assert obs(config_data, "downloads_all_time", "gpt2") == 9_000
+    assert obs(config_data, "likes", "bert-base-uncased") == 20
+    subj = query_db(db_path(config_data), "SELECT subject, canonical FROM subjects WHERE source = 'huggingface' "
+                                          "ORDER BY subject")
+    assert subj == [("bert-base-uncased", "bert-base-uncased"), ("gpt2", "openai-community/gpt2")]
+
+
+def test_a_model_answer_without_one_figure_keeps_the_others(fake, world, config_data, write_config):
+    """The Hub leaves out downloadsAllTime: the model's 30-day downloads and likes are stored, the
+    missing metric has no row (never 0), and the run names it (partial, exit 3)."""
+    setup_family(world)
+    fake.inject("missing_field", r"^/hf/api/models/meta-llama/Llama-1$", field="downloadsAllTime")
+    path = write_config(llama_config(config_data, hf_authors=[], hf_searches=[],
+                                     hf_models=["meta-llama/Llama-1", "meta-llama/Llama-2"]))
+    r = run_cli("collect", "--source", "hf_models", config=path, today=DAY)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "hf_models: partial" in r.stdout and "meta-llama/Llama-1: answer without downloadsAllTime" in r.stdout
+    assert obs(config_data, "downloads_30d", "meta-llama/Llama-1") == 1001
+    assert obs(config_data, "likes", "meta-llama/Llama-1") == 11
+    assert query_db(db_path(config_data), "SELECT count(*) FROM observations WHERE subject = 'meta-llama/Llama-1' "
+                                          "AND metric = 'downloads_all_time'") == [(0,)]
+    assert obs(config_data, "downloads_all_time", "meta-llama/Llama-2") == 50_002

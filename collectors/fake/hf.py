@@ -192,5 +192,6 @@ def model_info(req: Request, fault: Fault | None, repo: str) -> Reply:
 
 ROUTES = [
     ("GET", r"/api/models", list_models),
-    ("GET", r"/api/models/(?P<repo>[^/]+(?:/|%2F)[^/]+)", model_info),
+    # owner/name, or a legacy id from before namespaces ("gpt2"), which may answer 307 to its new name
+    ("GET", r"/api/models/(?P<repo>[^/]+(?:(?:/|%2F)[^/]+)?)", model_info),
 ]
