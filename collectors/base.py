@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
 from collectors.settings import Settings
+
+if TYPE_CHECKING:
+    from collectors.http import HttpClient, ReplayClient
 
 
 # the columns of the observations a Batch holds, in this order
@@ -108,7 +111,7 @@ class Context:
     """What a collector may use: its settings, the HTTP client, the day, and read-only warehouse state."""
 
     settings: Settings
-    http: Any  # collectors.http.HttpClient or ReplayClient
+    http: HttpClient | ReplayClient  # the network, or a replayed day's raw archive
     day: dt.date
     run_id: str
     query: Callable[[str, list | None], list[tuple]]  # read-only SQL on the warehouse ([] if none yet)
