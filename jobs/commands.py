@@ -247,25 +247,9 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
 
 
 def cmd_export(cfg: Config, to: Path) -> int:
-    to = Path(to)
-    if to.exists() and not to.is_dir():
-        raise UsageError(f"{to}: exists and is not a folder; choose a new one")
-    if to.exists() and any(to.iterdir()):
-        raise UsageError(f"{to}: folder exists and is not empty; choose a new one")
-    con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
-    try:
-        n = con.execute("SELECT count(*) FROM observations").fetchone()[0]
-        try:
-            to.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CommandError(f"{to}: cannot create the export folder: {exc.strerror}") from None
-        # the target is a parameter: no path is ever formatted into SQL text
-        con.execute("COPY (SELECT * FROM observations ORDER BY day) TO ? "
-                    "(FORMAT parquet, PARTITION_BY (source, metric), OVERWRITE_OR_IGNORE)", [str(to.resolve())])
-    finally:
-        con.close()
-    print(f"exported {n} observations to {to} (Hive partitions source=…/metric=…/)")
-    return EXIT_OK
+    from jobs import lake
+
+    return lake.export_command(cfg, Path(to))
 
 
 def cmd_config_check(cfg: Config) -> int:

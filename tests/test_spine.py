@@ -264,13 +264,15 @@ def test_export_round_trip(seeded, config_data, write_config, tmp_path):
     out = tmp_path / "parquet"
     r = run_cli("export", "--to", str(out), config=cfg)
     assert r.returncode == 0, r.stderr
-    assert (out / "source=github" / "metric=repo_count").is_dir()
+    assert (out / "observations" / "source=github" / "metric=repo_count").is_dir()
     back = duckdb.sql(f"SELECT day, source, metric, subject, value, method FROM read_parquet("
-                      f"'{out}/**/*.parquet', hive_partitioning = true) WHERE method = 'snapshot' "
+                      f"'{out}/observations/*/*/*.parquet', hive_partitioning = true) WHERE method = 'snapshot' "
                       f"ORDER BY subject").fetchall()
     assert back == [(dt.date(2023, 7, 19), "github", "repo_count", "GPT-4", 4000.0, "snapshot"),
                     (dt.date(2023, 7, 19), "github", "repo_count", "llama", 6000.0, "snapshot")]
-    r = run_cli("export", "--to", str(out), config=cfg)
+    r = run_cli("export", "--to", str(out), config=cfg)  # the same folder again: an update, nothing to write
+    assert r.returncode == 0 and "0 files written" in r.stdout, r.stderr
+    r = run_cli("export", "--to", str(tmp_path), config=cfg)  # a folder holding something else
     assert r.returncode == 2 and "not empty" in r.stderr
 
 
