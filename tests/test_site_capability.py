@@ -49,8 +49,8 @@ def site(tmp_path_factory):
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    with path.open(encoding="utf-8") as fh:  # provenance lines first, starting with '#'
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
 def _specs(page: Path) -> dict:
