@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from dashboards import freshness
-from dashboards.settings import SiteFamily
+from dashboards.settings import BoardStatement, SiteFamily
 from warehouse import db
 from warehouse.metrics import METRICS
 from warehouse.settings import StorageSettings
@@ -130,6 +130,8 @@ class SiteData:
     capability: list[dict[str, Any]] = field(default_factory=list)  # capability_daily, one row per board
     capability_family: list[dict[str, Any]] = field(default_factory=list)  # each family's best per board
     board: list[dict[str, Any]] = field(default_factory=list)  # the latest scored board of each arena
+    statements: tuple[BoardStatement, ...] = ()  # what analyses said of a board on a day
+    statement_boards: list[list[dict[str, Any]]] = field(default_factory=list)  # the board live on each such day
     hub_models: list[dict[str, Any]] = field(default_factory=list)  # HF and ModelScope models, per bucket
     crossovers: list[dict[str, Any]] = field(default_factory=list)  # the view: who leads whom since when
     star_history: list[dict[str, Any]] = field(default_factory=list)  # stars_gained cumulated per repo
@@ -149,9 +151,11 @@ def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") ->
 
 
 def read_site_data(storage: StorageSettings, plans: Sequence[SiteFamily], events: Sequence[EventRow],
-                   today: dt.date, as_of: dt.date | None = None) -> SiteData:
+                   today: dt.date, as_of: dt.date | None = None,
+                   statements: Sequence[BoardStatement] = ()) -> SiteData:
     """Read what the site shows; no connection outlives this call."""
-    data = SiteData(cutoff=as_of or today, as_of=as_of is not None, plans={f.key: f for f in plans})
+    data = SiteData(cutoff=as_of or today, as_of=as_of is not None, plans={f.key: f for f in plans},
+                    statements=tuple(statements))
     data.ecosystems = [{"ecosystem": f.key, "label": f.label, "color": f.color,
                         "first_release": f.first_release or None, "position": i} for i, f in enumerate(plans)]
     data.events = [{"day": e.day, "label": e.label, "ecosystem": e.ecosystem or None} for e in events
@@ -344,6 +348,12 @@ def _read_capability(r: Reader, data: SiteData, named: dict[str, Any]) -> None:
                CAST(l.score AS DOUBLE) AS score, l.rank, l.ecosystem, l.origin
         FROM leaderboard l JOIN last USING (arena, day)
         ORDER BY l.arena, l.rank NULLS LAST, l.score DESC NULLS LAST, l.model""", [cutoff])
+    data.statement_boards = [r.rows("""
+        WITH last AS (SELECT max(day) AS day FROM leaderboard WHERE arena = ? AND day <= ? AND day <= ?)
+        SELECT l.day, l.model, l.open_weights, l.commercial_use, CAST(l.score AS DOUBLE) AS score, l.rank
+        FROM leaderboard l JOIN last USING (day) WHERE l.arena = ?
+        ORDER BY l.score DESC NULLS LAST, l.model""", [st.arena, dt.date.fromisoformat(st.day), cutoff, st.arena])
+        for st in data.statements]
     hubs = [p.key for p in data.plans.values() if p.modelscope_models]
     if hubs:
         data.hub_models = r.rows(f"""

@@ -34,3 +34,17 @@ class SiteFamily:
     # Whether a GitHub Trending row (repo, description) is the family's by its trending_keywords and
     # trending_exclude (the collector's own matching rules, handed over by jobs); None: no keywords.
     trending_match: Callable[[dict], bool] | None = None
+
+
+@dataclass(frozen=True)
+class BoardStatement:
+    """What a published analysis said of an Arena board on a day; the capability page sets the board
+    live that day beside it and says plainly where they differ."""
+
+    day: str  # YYYY-MM-DD
+    source: str  # who said it
+    models: int
+    top_proprietary: int  # "the top N are proprietary"
+    closed_in_rest: tuple[str, ...]  # the only proprietary models below the top N
+    non_commercial: int  # models not licensed for commercial use
+    arena: str = "text"

@@ -19,7 +19,7 @@ from dashboards import capability, families, family, health, overview
 from dashboards.builder import IMAGE_MANIFEST, Builder, render_images, vl_version, write
 from dashboards.data import SiteData, read_site_data
 from dashboards.render import SITE_CSS, SITE_JS, Page, shell
-from dashboards.settings import SiteFamily, SiteSettings
+from dashboards.settings import BoardStatement, SiteFamily, SiteSettings
 from warehouse.settings import StorageSettings
 from warehouse.store import EventRow
 
@@ -119,10 +119,10 @@ def _prune(out: Path, keep: set[Path]) -> None:
 
 def build_site(site: SiteSettings, storage: StorageSettings, plans: Sequence[SiteFamily],
                events: Sequence[EventRow], today: dt.date, as_of: dt.date | None = None,
-               png: bool = False) -> list[Path]:
+               png: bool = False, statements: Sequence[BoardStatement] = ()) -> list[Path]:
     """Build the whole site into ``site.out_dir`` from the warehouse at ``storage``; ``plans`` and
     ``events`` are the configured families and release events (see ``SiteFamily``).  Return the pages."""
-    data = read_site_data(storage, plans, events, today, as_of)
+    data = read_site_data(storage, plans, events, today, as_of, statements)
     b = Builder(site, data, png)
     b.as_of_line = _as_of_line(data)
     b.out.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from collectors.settings import Family
-from dashboards.settings import SiteFamily
+from dashboards.settings import BoardStatement, SiteFamily
 from jobs.config import Config
 
 
@@ -54,4 +54,12 @@ def build_site(cfg: Config, today: dt.date, as_of: dt.date | None = None, png: b
     from dashboards import site
 
     return site.build_site(cfg.site, cfg.storage, site_families(cfg), cfg.event_rows(), today=today,
-                           as_of=as_of, png=png)
+                           as_of=as_of, png=png, statements=board_statements())
+
+
+def board_statements() -> list[BoardStatement]:
+    """What the 2023 analysis said of the Arena board (collectors/reference.py), for the capability page."""
+    from collectors.reference import ARENA_2023_07_20 as said
+
+    return [BoardStatement(said["day"], said["source"], said["models"], said["top_proprietary"],
+                           tuple(said["closed_in_rest"]), said["non_commercial"])]
