@@ -30,6 +30,7 @@ REFERENCES: list[tuple[str, str, str, int]] = [
 # (tests/test_arena.py; the capability page shows both side by side).
 ARENA_2023_07_20: dict = {
     "day": "2023-07-20",
+    "source": "the July-August 2023 analysis of open versus closed models",
     "models": 40,
     "top_proprietary": 5,  # "the top 5 are proprietary"
     "closed_in_rest": ["PaLM-Chat-Bison-001"],  # "of the rest, all open but PaLM-Chat-Bison-001"

@@ -5,20 +5,34 @@ A ``Builder`` holds the data read once and the site folder; each page module tur
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import altair as alt
 
+from dashboards.charts import Spec, tip
 from dashboards.data import SiteData
 from dashboards.render import Page
 from dashboards.settings import SiteSettings
 
-SUBJECTS_TIP = [alt.Tooltip("subjects:N", title="subjects")]  # family lines: how many subjects reported
+SUBJECTS_TIP = [tip("subjects", "subjects reporting")]  # family lines: how many subjects reported
 LOG_SWITCH = ('<p class="controls"><label><input type="checkbox" id="log-scale"> logarithmic y axis '
-              '(symmetric log, so zeros stay visible)</label></p>')
+              '(zeros cannot be drawn on it and are left out)</label></p>')
+# Where each metric's figures come from: the source line of every export.
+SOURCES = {"github": "GitHub (REST search and repository API, star history, github.com pages)",
+           "huggingface": "Hugging Face Hub API", "pypi": "pypistats.org (PyPI, without mirrors)",
+           "npm": "npm downloads API", "arena": "LMArena leaderboard (Hugging Face Space and dataset)",
+           "modelscope": "ModelScope API"}
+METRIC_SOURCES = {"downloads_day": ("pypi", "npm"), "model_count": ("huggingface",),
+                  "derivative_models": ("huggingface",), "downloads_30d": ("huggingface",),
+                  "downloads_all_time": ("huggingface", "modelscope"), "likes": ("huggingface", "modelscope"),
+                  "best_open_score": ("arena",), "best_proprietary_score": ("arena",), "open_gap": ("arena",),
+                  "open_in_top10": ("arena",), "leaderboard_models": ("arena",), "best_score": ("arena",),
+                  "best_rank": ("arena",)}
 
 
 def write(path: Path, text: str | bytes) -> None:
@@ -39,17 +53,30 @@ def vl_version() -> str | None:
     return want if want in vlc.get_vegalite_versions() else None
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def to_csv(rows: list[dict[str, Any]], provenance: list[str] = ()) -> str:
+    """Rows as CSV, preceded by provenance lines starting with '#' (title, data as of, source and,
+    for simulated data, the banner): read them with e.g. ``pandas.read_csv(path, comment="#")``."""
     cols: list[str] = []
     for r in rows:
         for k in r:
             if k not in cols:
                 cols.append(k)
     buf = io.StringIO()
+    for line in provenance:
+        buf.write("# " + " ".join(str(line).split()) + "\n")
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
+
+
+def export_spec(spec: Spec, title: str, lines: list[str], width: int = 900) -> Spec:
+    """The spec as exported (PNG, SVG): fixed width, the title and the provenance lines written on it."""
+    out = dict(spec, width=width) if spec.get("width") == "container" else dict(spec)
+    out["title"] = {"text": title, "subtitle": [ln for ln in lines if ln], "anchor": "start", "fontSize": 15,
+                    "subtitleFontSize": 11, "subtitleColor": "#444444", "offset": 12}
+    out.pop("usermeta", None)
+    return out
 
 
 def complete_weeks(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -79,6 +106,8 @@ class Builder:
         self.colors = {e["label"]: e["color"] for e in data.ecosystems}
         self.eco_colors = {e["ecosystem"]: e["color"] for e in data.ecosystems}
         self.events = [dict(e) for e in data.events]
+        self.as_of_line = ""  # set by the site before the pages are built
+        self.images: list[tuple[str, Spec]] = []  # (file stem, export spec) for --png
 
     def metric(self, metric: str) -> dict[str, Any]:
         return self.data.metrics.get(metric, {})
@@ -94,7 +123,8 @@ class Builder:
                              "label": self.labels.get(r["ecosystem"], r["ecosystem"]), "metric": metric,
                              "value": r["value"], "method": r["method"],
                              "subjects": f"{r['subjects_reporting']:.0f} of {r['subjects_expected'] or 0:.0f}",
-                             "days": r["days"]})
+                             "parts": f"{r['subjects_reporting']:.0f} of {r['subjects_expected'] or 0:.0f} "
+                                      "subjects reporting", "days": r["days"]})
         return complete_weeks(rows, "ecosystem") if self.is_flow(metric) else rows
 
     def ref_rows(self, metric: str, ecosystems: list[str] | None = None, primary_only: bool = True
@@ -123,6 +153,16 @@ class Builder:
             return f"{unit}, rolling 30 days"
         return unit
 
+    def y_scale(self, metric: str) -> dict[str, Any]:
+        """Counts start at zero; scores do not; a rank reads top-down (1 at the top)."""
+        kind = self.metric(metric).get("kind")
+        if self.metric(metric).get("unit") == "rank":
+            return {"reverse": True, "zero": False, "nice": False}
+        return {"zero": False} if kind in ("score", "ratio") else {"zero": True}
+
+    def logable(self, metric: str) -> bool:
+        return self.metric(metric).get("kind") not in ("score", "ratio") and self.metric(metric).get("unit") != "rank"
+
     def fmt(self, metric: str) -> str:
         """Tooltip number format: scores keep a decimal, counts are whole."""
         return ",.1f" if self.metric(metric).get("kind") in ("score", "ratio") else ",.0f"
@@ -141,26 +181,79 @@ class Builder:
             bits.append(extra)
         return " ".join(bits)
 
-    def add_chart(self, page: Page, chart_id: str, chart: alt.TopLevelMixin, rows: list[dict[str, Any]],
-                  title: str, note: str, logable: bool = False) -> None:
-        """A chart's slot on the page, its rows as CSV and, with ``png``, its PNG and SVG."""
+    def provenance(self, title: str, metrics: tuple[str, ...] = ()) -> list[str]:
+        """The lines every export of a chart carries: title, data as of, source, simulated-data banner."""
+        sources = [SOURCES[src] for m in metrics for src in METRIC_SOURCES.get(m, ("github",))]
+        source = "; ".join(dict.fromkeys(sources)) or "the ecotrend warehouse"
+        lines = [title, self.as_of_line, f"Source: {source}, collected by ecotrend ({self.site.title})"]
+        if self.site.demo_banner:
+            lines.append(f"SIMULATED DATA: {self.site.demo_banner}")
+        return lines
+
+    def add_chart(self, page: Page, chart_id: str, chart: Spec | alt.TopLevelMixin, rows: list[dict[str, Any]],
+                  title: str, note: str, logable: bool = False, metrics: tuple[str, ...] = ()) -> None:
+        """A chart's slot on the page, its rows as CSV (provenance first) and, with ``png``, its PNG and
+        SVG (rendered at the end of the build, see ``images``)."""
         stem = f"{Path(page.file).stem}-{chart_id}"
         csv_name = f"data/{stem}.csv"
-        write(self.out / csv_name, to_csv(rows))
+        lines = self.provenance(title, metrics or tuple(m for m in self.data.metrics if m in chart_id))
+        write(self.out / csv_name, to_csv(rows, lines))
         self.written.append(self.out / csv_name)
-        spec = chart.to_dict(validate=False)
+        spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
         spec["description"] = title  # the SVG's accessible name
+        spec["usermeta"] = {"export": {"file": stem, "title": title, "lines": lines[1:]}}
         links = [("data (CSV)", csv_name)]
         if self.png:
-            import vl_convert as vlc
-
-            svg = vlc.vegalite_to_svg(dict(spec, width=900), vl_version=vl_version())
-            for ext, content in (("svg", svg), ("png", vlc.svg_to_png(svg, scale=2))):
-                path = self.out / "png" / f"{stem}.{ext}"
-                write(path, content)
-                self.written.append(path)
+            self.images.append((stem, export_spec(spec, title, lines[1:])))
+            for ext in ("svg", "png"):
+                self.written.append(self.out / "png" / f"{stem}.{ext}")
                 links.append((ext.upper(), f"png/{stem}.{ext}"))
         page.chart_slot(chart_id, spec, title, note, links, logable=logable)
 
     def empty(self, page: Page, metric: str, title: str | None = None) -> None:
         page.empty_slot(title or self.title_for(metric), f"{metric}", self.fill(metric))
+
+
+IMAGE_MANIFEST = ".rendered.json"  # file stem -> hash of the export spec its PNG and SVG were made from
+
+
+def _render_one(job: tuple[str, str, str | None]) -> tuple[str, str, bytes]:
+    """One chart's SVG and PNG (the PNG is made from that SVG), in a worker process."""
+    import vl_convert as vlc
+
+    stem, spec_json, version = job
+    svg = vlc.vegalite_to_svg(json.loads(spec_json), vl_version=version)
+    return stem, svg, vlc.svg_to_png(svg, scale=2)
+
+
+def render_images(out: Path, images: list[tuple[str, Spec]], workers: int | None = None) -> None:
+    """Write ``png/<stem>.svg`` and ``.png`` for every chart; a chart whose export spec is unchanged since
+    the last build keeps its files (the manifest holds each spec's hash), the others are rendered in
+    parallel, one process per core."""
+    folder = out / "png"
+    manifest_path = folder / IMAGE_MANIFEST
+    try:
+        done = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        done = {}
+    version = vl_version()
+    todo, hashes = [], {}
+    for stem, spec in images:
+        text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+        hashes[stem] = hashlib.sha256(f"{version}:{text}".encode()).hexdigest()
+        fresh = all((folder / f"{stem}.{ext}").exists() for ext in ("svg", "png"))
+        if done.get(stem) != hashes[stem] or not fresh:
+            todo.append((stem, text, version))
+    n = min(len(todo), workers or os.cpu_count() or 1)
+    if n > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        with cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_render_one, todo, chunksize=max(1, len(todo) // (n * 4))))
+    else:
+        results = [_render_one(job) for job in todo]
+    for stem, svg, png in results:
+        write(folder / f"{stem}.svg", svg)
+        write(folder / f"{stem}.png", png)
+    write(manifest_path, json.dumps(hashes, indent=0, sort_keys=True))

@@ -55,6 +55,7 @@ def build(b: Builder) -> Page:
     for arena in arenas:
         _arena(b, page, arena, len(arenas) > 1)
     _families(b, page)
+    _statements(b, page)
     _board(b, page)
     return page
 
@@ -124,6 +125,49 @@ def _families(b: Builder, page: Page) -> None:
                 f"repositories matching the family's query over the same days. Every panel shares "
                 f"the time axis; the scores share one scale so families compare, the repository "
                 f"counts have a scale per family.")
+
+
+def _statements(b: Builder, page: Page) -> None:
+    """Each published statement about a board beside the board live that day, differences said plainly."""
+    for st, rows in zip(b.data.statements, b.data.statement_boards):
+        title = f"What was said on {st.day}, and what the board said"
+        if not rows:
+            page.add(f'<section class="card empty"><h2>{esc(title)}</h2><p>{esc(st.source)} is set beside '
+                     f'the {esc(st.arena)} arena board live on {esc(st.day)}, which is not stored yet: '
+                     f'<code>ecotrend backfill --source arena --since {esc(st.day[:8])}01</code> brings '
+                     f'it.</p></section>')
+            continue
+        cells, differ = _statement_rows(st, rows)
+        verdict = ("The board agrees on every point." if not differ else
+                   "Where they differ: " + "; ".join(differ) + ".")
+        page.add(f'<section class="card"><h2>{esc(title)}</h2><p class="note">{esc(st.source)} against the '
+                 f'{esc(st.arena)} arena board of {esc(rows[0]["day"])}, the one live on {esc(st.day)}; open '
+                 f'weights and commercial use from [arena.licenses]. {esc(verdict)}</p>'
+                 + table(["", f"said on {st.day}", f"the board of {rows[0]['day']}"], cells) + "</section>")
+
+
+def _statement_rows(st: Any, rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(the table's rows, the points where board and statement differ)."""
+    scored = [r for r in rows if r["score"] is not None]
+    top, rest = scored[:st.top_proprietary], scored[st.top_proprietary:]
+    open_top = [r["model"] for r in top if r["open_weights"]]
+    closed_rest = [r["model"] for r in rest if r["open_weights"] is False]
+    non_com = sum(1 for r in rows if r["commercial_use"] is False)
+    unscored = [r for r in rows if r["score"] is None]
+    board = [f"{len(rows)} ({len(scored)} with a score)",
+             "all proprietary" if not open_top else
+             f"{st.top_proprietary - len(open_top)} proprietary; open: {', '.join(open_top)}",
+             ", ".join(closed_rest) or "none", str(non_com)]
+    said = [str(st.models), "all proprietary", ", ".join(st.closed_in_rest) or "none", str(st.non_commercial)]
+    labels = ["models on the board", f"top {st.top_proprietary} by score",
+              "proprietary among the rest (with a score)", "not licensed for commercial use"]
+    differ = [f"{label}: said {a}, the board {b_}" for label, a, b_ in zip(labels, said, board)
+              if (a != b_ if label != labels[0] else st.models != len(rows))]
+    closed_unscored = [r["model"] for r in unscored if r["open_weights"] is False]
+    if unscored and open_top:
+        differ.append(f"{len(unscored)} models had no score yet"
+                      + (f", the proprietary {', '.join(closed_unscored)} among them" if closed_unscored else ""))
+    return list(zip(labels, said, board)), differ
 
 
 def _board(b: Builder, page: Page) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 
 import duckdb
 
-from dashboards.settings import SiteFamily
+from dashboards import freshness
+from dashboards.settings import BoardStatement, SiteFamily
 from warehouse import db
 from warehouse.metrics import METRICS
 from warehouse.settings import StorageSettings
@@ -129,7 +130,12 @@ class SiteData:
     capability: list[dict[str, Any]] = field(default_factory=list)  # capability_daily, one row per board
     capability_family: list[dict[str, Any]] = field(default_factory=list)  # each family's best per board
     board: list[dict[str, Any]] = field(default_factory=list)  # the latest scored board of each arena
+    statements: tuple[BoardStatement, ...] = ()  # what analyses said of a board on a day
+    statement_boards: list[list[dict[str, Any]]] = field(default_factory=list)  # the board live on each such day
     hub_models: list[dict[str, Any]] = field(default_factory=list)  # HF and ModelScope models, per bucket
+    crossovers: list[dict[str, Any]] = field(default_factory=list)  # the view: who leads whom since when
+    star_history: list[dict[str, Any]] = field(default_factory=list)  # stars_gained cumulated per repo
+    collected: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> rows, first/last day
 
     def plan(self, key: str) -> SiteFamily:
         """What the config asks of a family (nothing for one the warehouse knows and the config no longer)."""
@@ -145,9 +151,11 @@ def _bucket_sql(col: str = "day", metric: str = "metric", kind: str = "kind") ->
 
 
 def read_site_data(storage: StorageSettings, plans: Sequence[SiteFamily], events: Sequence[EventRow],
-                   today: dt.date, as_of: dt.date | None = None) -> SiteData:
+                   today: dt.date, as_of: dt.date | None = None,
+                   statements: Sequence[BoardStatement] = ()) -> SiteData:
     """Read what the site shows; no connection outlives this call."""
-    data = SiteData(cutoff=as_of or today, as_of=as_of is not None, plans={f.key: f for f in plans})
+    data = SiteData(cutoff=as_of or today, as_of=as_of is not None, plans={f.key: f for f in plans},
+                    statements=tuple(statements))
     data.ecosystems = [{"ecosystem": f.key, "label": f.label, "color": f.color,
                         "first_release": f.first_release or None, "position": i} for i, f in enumerate(plans)]
     data.events = [{"day": e.day, "label": e.label, "ecosystem": e.ecosystem or None} for e in events
@@ -205,6 +213,11 @@ def _read(r: Reader, data: SiteData) -> None:
                       WHERE method <> 'reference' AND day <= ?""", [cutoff])
     data.freshness = fresh[0] if fresh else {}
     data.health = _health(r, cutoff)
+    data.collected = freshness.metrics_collected(r.rows, cutoff)
+    data.crossovers = r.rows("""SELECT metric, ecosystem, other, since, CAST(value AS DOUBLE) AS value,
+                                       CAST(other_value AS DOUBLE) AS other_value, day, since_first_day
+                                FROM crossovers WHERE day <= ? ORDER BY metric, ecosystem, other""", [cutoff])
+    data.star_history = _star_history(r, named)
     _read_capability(r, data, named)
 
 
@@ -284,6 +297,22 @@ def _flagship(r: Reader, data: SiteData, named: dict[str, Any]) -> list[dict[str
                                          **{f"s{i}": repo for i, (_, repo) in enumerate(flagships)}})
 
 
+def _star_history(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each family repository's stars_gained cumulated day by day (stars held today, by the day they were
+    given), per bucket: a long span keeps the week's last running total."""
+    return r.rows(f"""
+        WITH b AS ({BEST} AND metric = 'stars_gained' AND source = 'github'),
+        mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships WHERE role IN ('primary', 'member')),
+        c AS (SELECT m.ecosystem, b.subject, b.day, b.value, b.method, b.metric,
+                     sum(b.value) OVER (PARTITION BY m.ecosystem, b.subject ORDER BY b.day) AS total
+              FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject)
+        SELECT {_bucket_sql("c.day", "'stars'", "'level'")} AS day, ecosystem, subject,
+               CAST(arg_max(total, c.day) AS DOUBLE) AS value, CAST(sum(value) AS DOUBLE) AS gained,
+               arg_max(method, c.day) AS method
+        FROM c GROUP BY ALL ORDER BY ecosystem, subject, 1""", {**named, "weekly": sorted(named["weekly"])
+                                                                 + ["stars"]})
+
+
 def _subject_table(r: Reader, cutoff: dt.date) -> list[dict[str, Any]]:
     """Every member of every family with the latest stored value of each of its metrics."""
     return r.rows(f"""
@@ -319,6 +348,12 @@ def _read_capability(r: Reader, data: SiteData, named: dict[str, Any]) -> None:
                CAST(l.score AS DOUBLE) AS score, l.rank, l.ecosystem, l.origin
         FROM leaderboard l JOIN last USING (arena, day)
         ORDER BY l.arena, l.rank NULLS LAST, l.score DESC NULLS LAST, l.model""", [cutoff])
+    data.statement_boards = [r.rows("""
+        WITH last AS (SELECT max(day) AS day FROM leaderboard WHERE arena = ? AND day <= ? AND day <= ?)
+        SELECT l.day, l.model, l.open_weights, l.commercial_use, CAST(l.score AS DOUBLE) AS score, l.rank
+        FROM leaderboard l JOIN last USING (day) WHERE l.arena = ?
+        ORDER BY l.score DESC NULLS LAST, l.model""", [st.arena, dt.date.fromisoformat(st.day), cutoff, st.arena])
+        for st in data.statements]
     hubs = [p.key for p in data.plans.values() if p.modelscope_models]
     if hubs:
         data.hub_models = r.rows(f"""
@@ -341,10 +376,7 @@ def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
                      ORDER BY collector""", [cutoff])
     for row in last:
         row["requests"] = _requests_total(row["requests"])
-    fresh = r.rows("""SELECT source, max(day) AS last_day, count(*) AS rows FROM observations
-                      WHERE method <> 'reference' AND day <= ? GROUP BY source ORDER BY source""", [cutoff])
-    for row in fresh:
-        row["days_behind"] = (cutoff - dt.date.fromisoformat(row["last_day"])).days
+    fresh = freshness.source_freshness(r.rows, cutoff)
     failures = r.rows("""SELECT day, collector, status, error FROM runs
                          WHERE status NOT IN ('ok', 'running') AND day <= ?
                          ORDER BY started_at DESC LIMIT 20""", [cutoff])
@@ -370,7 +402,8 @@ def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
                         [cutoff])
     unrebuilt = r.rows("""SELECT day, collector, source, reason FROM gaps WHERE day <= ?
                           ORDER BY day DESC LIMIT 30""", [cutoff]) if r.has_table("gaps") else []
-    return {"runs": last, "sources": fresh, "unrebuilt": unrebuilt, "failures": failures,
+    return {"runs": last, "sources": fresh, "reference_day": freshness.reference_day(r.rows, cutoff),
+            "unrebuilt": unrebuilt, "failures": failures,
             "gaps": [g["day"] for g in gaps],
             "budget": [{"day": d, "collector": c, "requests": float(v)} for (d, c), v in sorted(budget.items())],
             "coverage": coverage, "metrics": per_metric}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboards import charts
+from dashboards import charts, freshness
 from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder
 from dashboards.render import HOWTO, Page, esc
 
@@ -16,17 +16,24 @@ def build(b: Builder) -> Page:
     page.add("<h1>All families side by side</h1>")
     page.add(f'<p class="howto">{esc(HOWTO)}</p>')
     page.add(LOG_SWITCH)
-    missing = []
+    apart = []
     for metric in b.data.metrics:
         rows = b.family_rows(metric)
         if not rows:
-            missing.append(metric)
+            if metric in b.data.collected:
+                apart.append(metric)
             continue
         b.add_chart(page, f"m-{metric}", charts.timeseries(
-            rows, y_title=b.y_title(metric), colors=b.colors, events=b.events, value_format=b.fmt(metric),
-            refs=b.ref_rows(metric), tooltip=SUBJECTS_TIP),
-            rows, b.title_for(metric), b.note_for(metric), logable=True)
+            charts.mark_ties(rows), y_title=b.y_title(metric), colors=b.colors, events=b.events,
+            value_format=b.fmt(metric), refs=b.ref_rows(metric), tooltip=SUBJECTS_TIP, y_scale=b.y_scale(metric)),
+            rows, b.title_for(metric), b.note_for(metric), logable=b.logable(metric))
     _aligned(b, page)
+    if apart:
+        items = ", ".join(f"<b>{esc(m)}</b>" for m in apart)
+        page.add(f'<section class="card"><h2>Collected, not per family</h2><p>{items}: figures of a whole '
+                 f'board or source rather than of a family: the <a href="capability.html">Capability</a> page '
+                 f'charts them.</p></section>')
+    missing = freshness.not_collected(b.data.metrics, b.data.collected)
     if missing:
         items = "".join(f"<li><b>{esc(m)}</b>: <code>{esc(b.fill(m))}</code></li>" for m in missing)
         page.add(f'<section class="card empty"><h2>Not collected yet</h2><p>No data yet for these '

@@ -2,12 +2,11 @@
 family's models on Hugging Face and ModelScope, and every subject it tracks."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
-import altair as alt
-
-from dashboards import charts
-from dashboards.builder import SUBJECTS_TIP, Builder, complete_weeks
+from dashboards import charts, leads
+from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder, complete_weeks
 from dashboards.render import HOWTO, Page, esc, table
 from dashboards.settings import SiteFamily
 
@@ -15,7 +14,7 @@ from dashboards.settings import SiteFamily
 HUB_ITEMS = {("huggingface", "item"), ("modelscope", "item")}
 HUB_METRICS = ("downloads_all_time", "likes")
 HUBS = {"huggingface": "Hugging Face", "modelscope": "ModelScope"}
-SUBJECT_TIPS = [alt.Tooltip("source:N"), alt.Tooltip("role:N"), alt.Tooltip("flags:N")]
+SUBJECT_TIPS = [charts.tip("source", "source"), charts.tip("role", "role"), charts.tip("flags", "flags")]
 
 
 def build(b: Builder, eco: dict[str, Any]) -> Page:
@@ -28,8 +27,17 @@ def build(b: Builder, eco: dict[str, Any]) -> Page:
     if evs:
         facts.append("release events: " + ", ".join(f"{esc(e['label'])} ({esc(e['day'])})" for e in evs))
     page.add(f'<p class="howto">{"; ".join(facts)}. {esc(HOWTO)}</p>')
+    other = leads.anchor(b, plan.key)
+    row = leads.lead(b, "repo_count", plan.key, other) if other else None
+    if row:
+        page.add(f'<p class="headline">{leads.sentence(b, row)}</p>')
+        page.description = re.sub(r"<[^>]+>", "", leads.sentence(b, row))
+    page.add(LOG_SWITCH)
+    page.add(leads.table_for(b, plan.key))
     for metric in b.data.metrics:
         _metric(b, page, eco, plan, metric)
+        if metric == "stars_gained":
+            _star_history(b, page, plan)
     if plan.modelscope_models:
         _hubs(b, page, plan)
     _subjects_tracked(b, page, plan.key)
@@ -57,19 +65,38 @@ def _metric(b: Builder, page: Page, eco: dict[str, Any], plan: SiteFamily, metri
             b.empty(page, metric)
         return
     events = [e for e in b.events if e["ecosystem"] in (plan.key, None)]
+    other = leads.anchor(b, plan.key)
+    notes = leads.notes(b, metric, plan.key, other) if other else []
     if fam:
         b.add_chart(page, f"m-{metric}", charts.timeseries(
             fam, y_title=b.y_title(metric), colors={eco["label"]: eco["color"]}, events=events,
-            value_format=b.fmt(metric), refs=b.ref_rows(metric, [plan.key]), tooltip=SUBJECTS_TIP),
-            fam, f"{b.title_for(metric)}: family total", b.note_for(metric))
+            value_format=b.fmt(metric), refs=b.ref_rows(metric, [plan.key]), tooltip=SUBJECTS_TIP,
+            y_scale=b.y_scale(metric), notes=notes),
+            fam, f"{b.title_for(metric)}: family total", b.note_for(metric), logable=b.logable(metric))
     if subs and (len({s["subject"] for s in subs}) > 1 or not fam):
         refs = [{**ref, "label": ref["subject"]} for ref in b.ref_rows(metric, [plan.key], False)]
         b.add_chart(page, f"s-{metric}", charts.timeseries(
-            subs, y_title=b.y_title(metric), events=events, refs=refs, legend_title=None,
-            value_format=b.fmt(metric), tooltip=SUBJECT_TIPS),
+            charts.mark_ties(subs), y_title=b.y_title(metric), events=events, refs=refs, legend_title=None,
+            value_format=b.fmt(metric), tooltip=SUBJECT_TIPS, y_scale=b.y_scale(metric)),
             subs + refs, f"{b.title_for(metric)}: one line per subject",
             b.note_for(metric, "Top subjects by latest value; 'tracked' and 'item' subjects are "
-                               "shown here but never enter the family total."))
+                               "shown here but never enter the family total."), logable=b.logable(metric),
+            metrics=(metric,))
+
+
+def _star_history(b: Builder, page: Page, plan: SiteFamily) -> None:
+    """Stars the way people know them: each repository's star history cumulated, on one chart."""
+    rows = [{"day": r["day"], "label": r["subject"], "subject": r["subject"], "metric": "stars_gained",
+             "value": r["value"], "gained": r["gained"], "method": r["method"]}
+            for r in b.data.star_history if r["ecosystem"] == plan.key]
+    if not rows:
+        return
+    b.add_chart(page, "star-history", charts.stars_cumulated(charts.mark_ties(rows), events=b.events), rows,
+                "Stars over time: each repository's star history, cumulated",
+                "The running sum of stars_gained per repository: on each day, how many of today's "
+                "stargazers had starred by then. Unstars are invisible, so this is not the star count a "
+                "past day showed (the snapshot 'stars' is); a repository's line starts with its history.",
+                logable=True, metrics=("stars_gained",))
 
 
 def _hubs(b: Builder, page: Page, plan: SiteFamily) -> None:
@@ -89,7 +116,7 @@ def _hubs(b: Builder, page: Page, plan: SiteFamily) -> None:
     if downloads:
         b.add_chart(page, "hubs", charts.timeseries(
             downloads, y_title="downloads since the model was published", legend_title=None,
-            tooltip=[alt.Tooltip("hub:N", title="hub")]),
+            tooltip=[charts.tip("hub", "hub")]),
             downloads, title,
             "downloads_all_time of the family's configured models on each hub, labelled by hub: Hugging "
             "Face downloadsAllTime (hf_models) and ModelScope Data.Downloads (modelscope). Each hub "

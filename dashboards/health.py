@@ -40,9 +40,11 @@ def _runs(b: Builder, page: Page, h: dict[str, Any]) -> None:
         ["collector", "day", "mode", "status", "rows", "requests", "error"],
         [(r["collector"], r["day"], r["mode"], r["status"], r["rows_written"], r["requests"], r["error"] or "")
          for r in h["runs"]], numeric=(4, 5), classes=cls) + "</section>")
-    cls = [["", "", "bad" if r["days_behind"] > 1 else "ok", ""] for r in h["sources"]]
-    page.add(f'<section class="card"><h2>Freshness per source</h2><p class="note">Days behind '
-             f'{esc(b.data.cutoff.isoformat())}.</p>' + table(
+    cls = [["", "", "bad" if (r["days_behind"] or 0) > 1 else "ok", ""] for r in h["sources"]]
+    ref = h.get("reference_day") or "—"
+    page.add(f'<section class="card"><h2>Freshness per source</h2><p class="note">Days behind the latest '
+             f'daily run ({esc(ref)}), the same figures as <code>ecotrend status</code>; a registry '
+             f'that publishes a day late is 1 day behind.</p>' + table(
                  ["source", "last day", "days behind", "rows"],
                  [(r["source"], r["last_day"], r["days_behind"], r["rows"]) for r in h["sources"]],
                  numeric=(2, 3), classes=cls) + "</section>")

@@ -3,13 +3,14 @@ Hub and package downloads, and the latest GitHub Trending rows."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-import altair as alt
-
-from dashboards import charts
+from dashboards import charts, leads
 from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder, complete_weeks
 from dashboards.render import HOWTO, Page, esc, table
+
+REGISTRY = {"pypi": "PyPI", "npm": "npm"}
 
 
 def build(b: Builder) -> Page:
@@ -22,6 +23,7 @@ def build(b: Builder) -> Page:
     line = headline(b)
     if line:
         page.add(f'<p class="headline">{line}</p>')
+        page.description = re.sub(r"<[^>]+>", "", line)
     page.add(f'<p class="howto">{esc(HOWTO)}</p>')
     page.add(LOG_SWITCH)
     _repositories(b, page)
@@ -59,6 +61,9 @@ def headline(b: Builder) -> str:
     total = na + nc
     if total:
         text += f" {esc(ecos[0]['label'])} holds {na / total:.0%} of the two."
+    row = leads.lead(b, "repo_count", a.key, c.key)
+    if row:
+        text += " " + leads.sentence(b, row)
     return text
 
 
@@ -81,12 +86,22 @@ def _growth(before: float, after: float) -> str:
     return f"{(after - before) / before * 100:+.1f}%"
 
 
+def _first_two(b: Builder) -> list[str]:
+    return [e["ecosystem"] for e in b.data.ecosystems[:2]]
+
+
+def _lead_notes(b: Builder, metric: str) -> list[dict[str, Any]]:
+    keys = _first_two(b)
+    return leads.notes(b, metric, *keys) if len(keys) == 2 else []
+
+
 def _repositories(b: Builder, page: Page) -> None:
     rows = b.family_rows("repo_count")
     if rows:
         refs = b.ref_rows("repo_count")
         b.add_chart(page, "repo_count", charts.timeseries(
-            rows, y_title="repositories", colors=b.colors, events=b.events, refs=refs, tooltip=SUBJECTS_TIP),
+            charts.mark_ties(rows), y_title="repositories", colors=b.colors, events=b.events, refs=refs,
+            tooltip=SUBJECTS_TIP, notes=_lead_notes(b, "repo_count")),
             rows + refs, b.title_for("repo_count"), b.note_for(
                 "repo_count", "Each family is counted by its first configured query."), logable=True)
     else:
@@ -94,7 +109,7 @@ def _repositories(b: Builder, page: Page) -> None:
     rows = b.family_rows("repos_created")
     if rows:
         b.add_chart(page, "repos_created", charts.timeseries(
-            rows, y_title="new repositories per week", colors=b.colors, events=b.events),
+            charts.mark_ties(rows), y_title="new repositories per week", colors=b.colors, events=b.events),
             rows, b.title_for("repos_created"), b.note_for("repos_created"), logable=True)
     else:
         b.empty(page, "repos_created")
@@ -105,18 +120,23 @@ def _share(b: Builder, page: Page) -> None:
     if len(b.data.ecosystems) < 2:
         return
     a, c = b.data.ecosystems[0], b.data.ecosystems[1]
-    rows = _share_rows(b.family_rows("repo_count", [a["ecosystem"]]), b.family_rows("repo_count", [c["ecosystem"]]))
+    fa, fc = f"repos_{a['ecosystem']}", f"repos_{c['ecosystem']}"
+    rows = _share_rows(b.family_rows("repo_count", [a["ecosystem"]]), b.family_rows("repo_count", [c["ecosystem"]]),
+                       fa, fc)
     title = f"{a['label']}'s share of {a['label']} + {c['label']} repositories"
     if rows:
         b.add_chart(page, "share", charts.share(rows, title_a=a["label"], title_b=c["label"], color=a["color"],
-                                                events=b.events),
+                                                field_a=fa, field_b=fc, events=b.events,
+                                                notes=_lead_notes(b, "repo_count")),
                     rows, title, "repo_count of the first family divided by the sum of the first two "
                     "families' repo_count, on days both were counted.")
     else:
         page.empty_slot(title, "repo_count of both families", b.fill("repo_count"))
 
 
-def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]], fa: str, fb: str
+                ) -> list[dict[str, Any]]:
+    """Per day both were counted: the first family's share and both counts (columns named after the families)."""
     b_by_day = {r["day"]: r for r in b_rows}
     out = []
     for r in a_rows:
@@ -125,7 +145,7 @@ def _share_rows(a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]]) -> l
             method = r["method"] if r["method"] == b["method"] else "backfill" \
                 if "backfill" in (r["method"], b["method"]) else "derived"
             out.append({"day": r["day"], "value": round(r["value"] / (r["value"] + b["value"]), 6),
-                        "a": r["value"], "b": b["value"], "method": method})
+                        fa: r["value"], fb: b["value"], "method": method})
     return out
 
 
@@ -143,7 +163,7 @@ def _flagship_stars(b: Builder, page: Page) -> None:
             for ref in b.ref_rows("stars", primary_only=False)
             if any(x["subject"] == ref["subject"] for x in rows)]
     b.add_chart(page, "flagship_stars", charts.timeseries(
-        rows, y_title="stars", colors=colors, events=b.events, refs=refs),
+        charts.mark_ties(rows), y_title="stars", colors=colors, events=b.events, refs=refs),
         rows + refs, title,
         "stars of the first repository configured per family (stargazers_count, daily snapshot).", logable=True)
 
@@ -154,7 +174,8 @@ def _downloads(b: Builder, page: Page) -> None:
         rows = b.family_rows(metric)
         if rows:
             b.add_chart(page, metric, charts.timeseries(
-                rows, y_title=b.y_title(metric), colors=b.colors, events=b.events, tooltip=SUBJECTS_TIP),
+                charts.mark_ties(rows), y_title=b.y_title(metric), colors=b.colors, events=b.events,
+                tooltip=SUBJECTS_TIP),
                 rows, b.title_for(metric), b.note_for(metric), logable=True)
         else:
             b.empty(page, metric)
@@ -162,11 +183,14 @@ def _downloads(b: Builder, page: Page) -> None:
     title = "Package downloads per week (PyPI + npm)"
     if rows:
         b.add_chart(page, "package_downloads", charts.timeseries(
-            rows, y_title="downloads per week", colors=b.colors, events=b.events,
-            tooltip=[alt.Tooltip("breakdown:N", title="by registry")]),
+            charts.mark_ties(rows), y_title="downloads per week", colors=b.colors, events=b.events,
+            tooltip=[charts.tip("breakdown", "by registry")]),
             rows, title,
             "downloads_day of the family's PyPI and npm packages (PyPI without mirrors), summed per "
-            "week; a partial first or last week is left out.", logable=True)
+            "week; a partial first or last week is left out. Where a registry's figures begin or end "
+            "(pypistats keeps about 180 days, npm goes further back) the line breaks and the chart says "
+            "so: the jump there is a change in what is added up, not in downloads.", logable=True,
+            metrics=("downloads_day",))
     else:
         b.empty(page, "downloads_day", title)
 
@@ -181,20 +205,31 @@ def _package_rows(b: Builder) -> list[dict[str, Any]]:
                                     "value": 0.0, "method": r["method"], "parts": [], "days": 0})
         m["value"] += r["value"]
         m["days"] = max(m["days"], r["days"])
-        m["parts"].append(f"{r['source']} {r['value']:,.0f}")
+        m["parts"].append((REGISTRY.get(r["source"], r["source"]), r["value"]))
     out = []
     for m in merged.values():
-        m["breakdown"] = ", ".join(m.pop("parts"))
+        parts = sorted(m.pop("parts"))
+        m["breakdown"] = ", ".join(f"{name} {value:,.0f}" for name, value in parts)
+        m["parts"] = " + ".join(name for name, _ in parts)  # what the line adds up (a change is noted)
         out.append(m)
     return complete_weeks(sorted(out, key=lambda x: (x["ecosystem"], x["day"])), "ecosystem")
+
+
+def _families_of(b: Builder, row: dict[str, Any]) -> str:
+    """The families whose trending_keywords (and not trending_exclude) match a Trending row."""
+    found = [b.labels.get(p.key, p.label) for p in b.data.plans.values()
+             if p.trending_match is not None and p.trending_match(row)]
+    return ", ".join(found) or "—"
 
 
 def _trending(b: Builder, page: Page) -> None:
     if not b.data.trending:
         return
     page.add('<section class="card"><h2>GitHub Trending, latest day</h2>'
-             '<p class="note">As scraped from github.com/trending.</p>' + table(
-                 ["day", "period", "rank", "repository", "description", "language", "stars", "in period"],
-                 [(t["day"], t["period"], t["rank"], t["repo"], t["description"], t["language"],
-                   t["stars"], t["period_stars"]) for t in b.data.trending if t["rank"] <= 10],
-                 numeric=(2, 6, 7)) + "</section>")
+             '<p class="note">As scraped from github.com/trending; "family" names the families whose '
+             'trending_keywords match the row (counted in trending_repos).</p>' + table(
+                 ["day", "period", "rank", "family", "repository", "description", "language", "stars",
+                  "in period"],
+                 [(t["day"], t["period"], t["rank"], _families_of(b, t), t["repo"], t["description"],
+                   t["language"], t["stars"], t["period_stars"]) for t in b.data.trending if t["rank"] <= 10],
+                 numeric=(2, 7, 8)) + "</section>")

@@ -1,6 +1,7 @@
 """What the dashboards are given: [site] (jobs/config.py builds it) and the families the config plans."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,3 +31,20 @@ class SiteFamily:
     flagship: str = ""
     modelscope_models: tuple[str, ...] = ()
     expected: frozenset[str] = frozenset()
+    # Whether a GitHub Trending row (repo, description) is the family's by its trending_keywords and
+    # trending_exclude (the collector's own matching rules, handed over by jobs); None: no keywords.
+    trending_match: Callable[[dict], bool] | None = None
+
+
+@dataclass(frozen=True)
+class BoardStatement:
+    """What a published analysis said of an Arena board on a day; the capability page sets the board
+    live that day beside it and says plainly where they differ."""
+
+    day: str  # YYYY-MM-DD
+    source: str  # who said it
+    models: int
+    top_proprietary: int  # "the top N are proprietary"
+    closed_in_rest: tuple[str, ...]  # the only proprietary models below the top N
+    non_commercial: int  # models not licensed for commercial use
+    arena: str = "text"

@@ -16,10 +16,10 @@ from pathlib import Path
 import altair as alt
 
 from dashboards import capability, families, family, health, overview
-from dashboards.builder import Builder, vl_version, write
+from dashboards.builder import IMAGE_MANIFEST, Builder, render_images, vl_version, write
 from dashboards.data import SiteData, read_site_data
 from dashboards.render import SITE_CSS, SITE_JS, Page, shell
-from dashboards.settings import SiteFamily, SiteSettings
+from dashboards.settings import BoardStatement, SiteFamily, SiteSettings
 from warehouse.settings import StorageSettings
 from warehouse.store import EventRow
 
@@ -49,7 +49,19 @@ def write_assets(out: Path) -> str:
         p = assets / fname
         if not p.exists() or p.read_text(encoding="utf-8") != text:
             write(p, text)
+    card = assets / "og-card.png"
+    if not card.exists():  # the link preview of a page without a chart image of its own
+        write(card, vlc.vegalite_to_png(OG_CARD, scale=1))
     return name
+
+
+OG_CARD = {"width": 560, "height": 260, "background": "#f7f8fa", "data": {"values": [
+    {"y": 0, "t": "ecotrend", "s": 40}, {"y": 1, "t": "open-model adoption, day by day", "s": 20},
+    {"y": 2, "t": "GitHub · Hugging Face · PyPI · npm · Arena", "s": 16}]},
+    "mark": {"type": "text", "align": "left", "x": 20, "color": "#1d2330"},
+    "encoding": {"y": {"field": "y", "type": "ordinal", "axis": None}, "text": {"field": "t"},
+                 "size": {"field": "s", "type": "quantitative", "scale": None}},
+    "config": {"view": {"stroke": None}}}
 
 
 def _as_of_line(data: SiteData) -> str:
@@ -78,11 +90,14 @@ def _write_pages(b: Builder, pages: list[Page]) -> list[Path]:
     nav = [("Overview", "index.html"), ("All families", "families.html"), ("Capability", "capability.html")]
     nav += [(e["label"], f"eco-{e['ecosystem']}.html") for e in b.data.ecosystems]
     nav.append(("Data health", "health.html"))
-    as_of = _as_of_line(b.data)
+    as_of = b.as_of_line
     built = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     footer = f"ecotrend {version()} · built {built} · works offline: every script is in assets/"
     out_pages = []
     for page in pages:
+        first = next(iter(page.specs), None)
+        if b.png and first:
+            page.image = f"png/{Path(page.file).stem}-{first}.png"
         text = shell(page, site_title=b.site.title, nav=nav, as_of_line=as_of,
                      banner=b.site.demo_banner, bundle=bundle, footer=footer)
         path = b.out / page.file
@@ -104,13 +119,17 @@ def _prune(out: Path, keep: set[Path]) -> None:
 
 def build_site(site: SiteSettings, storage: StorageSettings, plans: Sequence[SiteFamily],
                events: Sequence[EventRow], today: dt.date, as_of: dt.date | None = None,
-               png: bool = False) -> list[Path]:
+               png: bool = False, statements: Sequence[BoardStatement] = ()) -> list[Path]:
     """Build the whole site into ``site.out_dir`` from the warehouse at ``storage``; ``plans`` and
     ``events`` are the configured families and release events (see ``SiteFamily``).  Return the pages."""
-    data = read_site_data(storage, plans, events, today, as_of)
+    data = read_site_data(storage, plans, events, today, as_of, statements)
     b = Builder(site, data, png)
+    b.as_of_line = _as_of_line(data)
     b.out.mkdir(parents=True, exist_ok=True)
     pages = _pages(b)
     written = _write_pages(b, pages)
+    if png:
+        render_images(b.out, b.images)
+        b.written.append(b.out / "png" / IMAGE_MANIFEST)
     _prune(b.out, set(written) | set(b.written))
     return written

@@ -17,7 +17,9 @@ from collectors import archive as archive_mod
 from jobs import runner
 from jobs.config import Config
 from jobs.output import render
+from dashboards import freshness
 from warehouse import db, store
+from warehouse.metrics import BY_NAME
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -173,10 +175,9 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
                     ORDER BY collector""")
         for r in last:
             r["requests"] = json.loads(r["requests"] or "{}")
-        fresh = q("""SELECT source, max(day) AS last_day, count(*) AS rows FROM observations
-                     WHERE method <> 'reference' GROUP BY source ORDER BY source""")
-        for r in fresh:
-            r["days_behind"] = (today - dt.date.fromisoformat(r["last_day"])).days
+        fresh = freshness.source_freshness(q)  # the same figures as the data-health page
+        reference = freshness.reference_day(q)
+        missing = freshness.not_collected(BY_NAME, freshness.metrics_collected(q))
         metrics = q("""SELECT source, metric, method, count(*) AS rows, min(day) AS first_day,
                        max(day) AS last_day FROM observations GROUP BY ALL ORDER BY ALL""")
         failures = q("""SELECT day, collector, status, error FROM runs
@@ -199,7 +200,8 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
     finally:
         con.close()
     return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
-            "sources": fresh, "metrics": metrics, "failures": failures,
+            "reference_day": reference, "last_run_days_ago": freshness.days_ago(reference, today),
+            "not_collected": missing, "sources": fresh, "metrics": metrics, "failures": failures,
             "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt, "arena": arena}
 
 
@@ -217,13 +219,16 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
                  [(r["collector"], r["day"], r["status"], r["rows_written"],
                    sum(v for k, v in r["requests"].items() if not k.endswith("_304")), r["error"] or "")
                   for r in data["runs"]], "table"))
-    print("\nfreshness per source:")
+    print(f"\nfreshness per source (days behind the latest daily run, {data['reference_day']}; "
+          f"{data['last_run_days_ago']} day(s) before {data['today']}):")
     print(render(["source", "last_day", "days_behind", "rows"],
                  [(r["source"], r["last_day"], r["days_behind"], r["rows"]) for r in data["sources"]],
                  "table"))
     print("\nrows per metric:")
     print(render(["source", "metric", "method", "rows", "first_day", "last_day"],
                  [tuple(r.values()) for r in data["metrics"]], "table"))
+    if data["not_collected"]:
+        print(f"\nnot collected yet: {', '.join(data['not_collected'])}")
     if data["failures"]:
         print("\nrecent failures:")
         print(render(["day", "collector", "status", "error"], [tuple(r.values()) for r in data["failures"]],

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from collectors.settings import Family
-from dashboards.settings import SiteFamily
+from dashboards.settings import BoardStatement, SiteFamily
 from jobs.config import Config
 
 
@@ -33,8 +34,19 @@ def site_families(cfg: Config) -> list[SiteFamily]:
     return [SiteFamily(e.key, e.label, e.color, e.first_release or None,
                        query=e.github_queries[0] if e.github_queries else "",
                        flagship=e.github_repos[0] if e.github_repos else "",
-                       modelscope_models=tuple(e.modelscope_models), expected=expected_metrics(e))
+                       modelscope_models=tuple(e.modelscope_models), expected=expected_metrics(e),
+                       trending_match=_trending_match(e))
             for e in cfg.ecosystems]
+
+
+def _trending_match(eco: Family) -> Callable[[dict], bool] | None:
+    """The collector's matching rules for this family's Trending rows, for the overview's table."""
+    from collectors.github_trending import matches, row_text
+
+    if not eco.trending_keywords:
+        return None
+    keywords, exclude = tuple(eco.trending_keywords), tuple(eco.trending_exclude)
+    return lambda row: matches(row_text(row), keywords, exclude)
 
 
 def build_site(cfg: Config, today: dt.date, as_of: dt.date | None = None, png: bool = False) -> list[Path]:
@@ -42,4 +54,12 @@ def build_site(cfg: Config, today: dt.date, as_of: dt.date | None = None, png: b
     from dashboards import site
 
     return site.build_site(cfg.site, cfg.storage, site_families(cfg), cfg.event_rows(), today=today,
-                           as_of=as_of, png=png)
+                           as_of=as_of, png=png, statements=board_statements())
+
+
+def board_statements() -> list[BoardStatement]:
+    """What the 2023 analysis said of the Arena board (collectors/reference.py), for the capability page."""
+    from collectors.reference import ARENA_2023_07_20 as said
+
+    return [BoardStatement(said["day"], said["source"], said["models"], said["top_proprietary"],
+                           tuple(said["closed_in_rest"]), said["non_commercial"])]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -202,5 +203,89 @@ def test_capability_page_draws_the_gap_the_top10_share_and_family_panels(browser
         assert "<script>alert('m')</script>" in main  # the model name shown as text
         assert "unmapped" in page.inner_text("table")
         assert dialogs == [] and errors == [] and blocked == []
+    finally:
+        page.close()
+
+
+VIEWPORTS = [(1280, 900), (390, 844)]
+
+
+def _open_at(browser, page_path: Path, width: int, height: int, blocked: list[str], errors: list[str]):
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+    page.route("**/*", route)
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.goto(page_path.as_uri())
+    page.wait_for_function("window.ecotrendCharts && window.ecotrendCharts.done", timeout=60_000)
+    return page
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_every_page_fits_the_viewport_without_errors(browser, built_site: Path, width: int, height: int):
+    """At 1,280 px and at a phone's 390 px: no horizontal overflow, every chart drawn, no console error."""
+    for path in _pages(built_site):
+        blocked: list[str] = []
+        errors: list[str] = []
+        page = _open_at(browser, path, width, height, blocked, errors)
+        try:
+            assert page.evaluate("window.ecotrendCharts.errors") == [], path.name
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path.name} at {width} px overflows by {overflow} px"
+            for chart_id in page.eval_on_selector_all(".chart[data-chart]", "els => els.map(e => e.id)"):
+                n = page.eval_on_selector_all(
+                    f"#{chart_id} svg :is({MARKS})",
+                    "els => els.filter(e => (e.getAttribute('d') || '').length > 2).length")
+                assert n > 0, f"{path.name} at {width} px: chart {chart_id} drew no marks"
+            assert errors == [] and blocked == [], (path.name, width, errors, blocked)
+        finally:
+            page.close()
+
+
+def test_line_chart_tooltip_shows_an_iso_date(browser, built_site: Path):
+    errors: list[str] = []
+    blocked: list[str] = []
+    page = _open_at(browser, built_site / "index.html", 1280, 900, blocked, errors)
+    try:
+        box = page.locator("#repo_count svg").bounding_box()
+        found = ""
+        for frac in (0.9, 0.8, 0.7, 0.6, 0.5):  # sweep along the plot until a point is under the pointer
+            for y in range(int(box["y"] + 40), int(box["y"] + box["height"] - 30), 6):
+                page.mouse.move(box["x"] + box["width"] * frac, y)
+                tip = page.locator("#vg-tooltip-element")
+                if tip.count() and tip.is_visible() and "series" in tip.inner_text():
+                    found = tip.inner_text()
+                    break
+            if found:
+                break
+        assert re.search(r"\bday\s+20\d\d-\d\d-\d\d\b", found), found
+        assert errors == [] and blocked == []
+    finally:
+        page.close()
+
+
+def test_save_as_svg_and_png_carry_title_and_as_of(browser, built_site: Path):
+    errors: list[str] = []
+    blocked: list[str] = []
+    page = _open_at(browser, built_site / "index.html", 1280, 900, blocked, errors)
+    try:
+        with page.expect_download() as got:
+            page.click('button.save[data-chart="repo_count"][data-format="svg"]')
+        download = got.value
+        assert download.suggested_filename == "index-repo_count.svg"
+        svg = Path(download.path()).read_text(encoding="utf-8")
+        assert "GitHub repositories matching the family" in svg and "data as of 2023-08-08" in svg
+        assert "SIMULATED DATA: Demo data from the bundled fake upstream" in svg
+        with page.expect_download() as got:
+            page.click('button.save[data-chart="repo_count"][data-format="png"]')
+        assert got.value.suggested_filename == "index-repo_count.png"
+        assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert errors == [] and blocked == []
     finally:
         page.close()

@@ -49,8 +49,8 @@ def site(tmp_path_factory):
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    with path.open(encoding="utf-8") as fh:  # provenance lines first, starting with '#'
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
 def _specs(page: Path) -> dict:
@@ -205,3 +205,43 @@ def test_build_without_capability_data_keeps_the_page(tmp_path):
     text = (cfg.site_dir / "capability.html").read_text(encoding="utf-8")
     assert "No data yet for Arena boards" in text and BACKFILL_CMD in text
     assert not list((cfg.site_dir / "data").glob("capability-*.csv"))
+
+
+def test_the_board_live_on_2023_07_20_is_set_beside_what_was_said_of_it(tmp_path):
+    """The recorded board of 2023-07-17 (live on 2023-07-20), classified by the shipped [arena.licenses]
+    and stored as the arena collector stores it, beside the 2023 analysis' statements: the page says where
+    they agree and, plainly, where they differ."""
+    import tomllib
+
+    from collectors.arena import Classifier, parse_table, rank_rows
+    from collectors.base import Batch
+    from jobs.config import parse_config
+    from jobs.runner import rows_of
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = tomllib.loads((root / "ecotrend.toml").read_text())["arena"]
+    cfg = site_data.make_site_config(tmp_path)
+    settings = parse_config({"arena": {"licenses": shipped["licenses"]}}, tmp_path / "x.toml").collector_settings()
+    board = root / "tests" / "fixtures" / "arena" / "leaderboard_table_20230717.csv"
+    cls = Classifier(settings)
+    rows = [cls.apply({**r, "arena": "text", "origin": "space:2023-07-17"})
+            for r in parse_table(board, board.name, dt.date(2023, 7, 17), ["Arena Elo rating"]).rows]
+    rank_rows(rows)
+    batch = Batch("arena", tables={"leaderboard": rows})
+    con = store.open_writer(cfg.storage, wait_seconds=5)
+    try:
+        store.commit(con, [(rows_of(batch), store.RunRecord("r", "arena", TODAY, "collect",
+                                                           dt.datetime(2023, 8, 8), None, "ok"))])
+    finally:
+        con.close()
+    build_site(cfg, today=TODAY)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", (cfg.site_dir / "capability.html").read_text(encoding="utf-8")))
+    text = " ".join(text.split())
+    assert "What was said on 2023-07-20, and what the board said" in text
+    assert "the text arena board of 2023-07-17, the one live on 2023-07-20" in text
+    assert "models on the board 40 38 (22 with a score)" in text
+    assert "proprietary among the rest (with a score) PaLM-Chat-Bison-001 PaLM-Chat-Bison-001" in text
+    assert "not licensed for commercial use 15 21" in text
+    assert ("Where they differ: models on the board: said 40, the board 38 (22 with a score); top 5 by score: "
+            "said all proprietary, the board 4 proprietary; open: Vicuna-33B; not licensed for commercial use: "
+            "said 15, the board 21; 16 models had no score yet, the proprietary Claude-2 among them") in text

@@ -126,3 +126,22 @@ METRICS: list[Metric] = [
 ]
 
 BY_NAME = {m.name: m for m in METRICS}
+
+# What a metric counts, as a sentence names it: "LLaMA has had more <noun> than GPT since DAY"
+# (the crossovers view; a metric not listed here is named by its unit).
+NOUNS = {
+    "repo_count": "GitHub repositories", "repos_created": "new GitHub repositories a day",
+    "stars": "GitHub stars on its tracked repositories", "forks": "forks of its tracked repositories",
+    "watchers": "watchers of its tracked repositories", "open_issues": "open issues and pull requests",
+    "stars_gained": "stars gained a day", "dependents_repos": "dependent repositories",
+    "dependents_packages": "dependent packages", "trending_repos": "rows on GitHub Trending",
+    "model_count": "models on the Hugging Face Hub", "derivative_models": "derivative models on the Hub",
+    "downloads_all_time": "all-time Hugging Face downloads", "likes": "Hugging Face likes",
+    "downloads_day": "package downloads a day", "tokens_day": "OpenRouter tokens a day",
+    "pulls": "Ollama pulls", "runs": "Replicate runs", "runs_day": "Replicate runs a day",
+}
+
+
+def noun(metric: str) -> str:
+    m = BY_NAME.get(metric)
+    return NOUNS.get(metric) or (m.unit if m else metric)

@@ -345,3 +345,36 @@ MIGRATIONS.append((11, "best_observations: one method per day, source, metric an
 MIGRATIONS.append((21, "trending: a row without a star count keeps its stars NULL", [
     "ALTER TABLE trending ALTER COLUMN stars DROP NOT NULL",
 ]))
+
+# Lead changes as data: for each ordered pair of families and each level or flow metric, the first day
+# from which `ecosystem` has stayed above `other` through the latest day both report (`day`), with both
+# values on that latest day; a pair where `ecosystem` is not ahead on that day has no row.  Only complete
+# days count (subjects_reporting < subjects_expected is a missing subject, not a fall); ranks (1 = top)
+# are left out, since more is not ahead there.  Everything that decides which days count is the one
+# WHERE clause of `usable` (e.g. add `AND NOT e.suspect` once ecosystem_daily flags suspect days).
+CROSSOVERS = """
+CREATE OR REPLACE VIEW crossovers AS
+WITH usable AS (
+    SELECT e.day, e.ecosystem, e.metric, e.value
+    FROM ecosystem_daily e JOIN metrics c ON c.metric = e.metric
+    WHERE c.kind IN ('level', 'flow') AND coalesce(c.unit, '') <> 'rank' AND e.value IS NOT NULL
+      AND e.subjects_reporting >= coalesce(e.subjects_expected, e.subjects_reporting)
+),
+pairs AS (
+    SELECT a.metric, a.ecosystem, b.ecosystem AS other, a.day, a.value, b.value AS other_value
+    FROM usable a JOIN usable b ON b.metric = a.metric AND b.day = a.day AND b.ecosystem <> a.ecosystem
+),
+spans AS (
+    SELECT metric, ecosystem, other, min(day) AS first_day,
+           max(day) FILTER (WHERE value <= other_value) AS last_not_ahead
+    FROM pairs GROUP BY metric, ecosystem, other
+)
+SELECT p.metric, p.ecosystem, p.other, min(p.day) AS since,
+       arg_max(p.value, p.day) AS value, arg_max(p.other_value, p.day) AS other_value,
+       max(p.day) AS day, min(p.day) = any_value(s.first_day) AS since_first_day
+FROM pairs p JOIN spans s ON s.metric = p.metric AND s.ecosystem = p.ecosystem AND s.other = p.other
+WHERE s.last_not_ahead IS NULL OR p.day > s.last_not_ahead
+GROUP BY p.metric, p.ecosystem, p.other
+"""
+
+MIGRATIONS.append((15, "crossovers: since when one family has stayed ahead of another", [CROSSOVERS]))

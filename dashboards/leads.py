@@ -1,0 +1,63 @@
+"""Lead changes in words and on charts, from the ``crossovers`` view: since when one family has stayed
+ahead of another on a metric (complete days only; see warehouse/migrations.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from dashboards.builder import Builder
+from dashboards.render import esc, table
+from warehouse.metrics import noun
+
+
+def lead(b: Builder, metric: str, a: str, c: str) -> dict[str, Any] | None:
+    """The crossover row of whichever of ``a`` and ``c`` leads on ``metric`` (None: neither stays ahead)."""
+    for r in b.data.crossovers:
+        if r["metric"] == metric and {r["ecosystem"], r["other"]} == {a, c}:
+            return r
+    return None
+
+
+def sentence(b: Builder, row: dict[str, Any]) -> str:
+    """'LLaMA has had more GitHub repositories than GPT since 2023-03-14' (HTML, escaped)."""
+    a, c = b.labels.get(row["ecosystem"], row["ecosystem"]), b.labels.get(row["other"], row["other"])
+    text = (f"{esc(a)} has had more {esc(noun(row['metric']))} than {esc(c)} since <b>{esc(row['since'])}</b>"
+            + (" (the first day both were counted)" if row["since_first_day"] else ""))
+    return text + f": {row['value']:,.0f} against {row['other_value']:,.0f} on {esc(row['day'])}."
+
+
+def notes(b: Builder, metric: str, a: str, c: str) -> list[dict[str, Any]]:
+    """The day a lead began, as a note for a chart ('LLaMA ahead of GPT from here')."""
+    row = lead(b, metric, a, c)
+    if not row or row["since_first_day"]:
+        return []
+    ahead, behind = b.labels.get(row["ecosystem"]), b.labels.get(row["other"])
+    return [{"day": row["since"], "text": f"{ahead} ahead of {behind} from {row['since']}"}]
+
+
+def anchor(b: Builder, key: str) -> str | None:
+    """The family a family is compared with in words: the first configured family, or the second for it."""
+    keys = [e["ecosystem"] for e in b.data.ecosystems]
+    others = [k for k in keys if k != key]
+    return others[0] if others else None
+
+
+def table_for(b: Builder, key: str) -> str:
+    """Per metric: whom the family has stayed ahead of, and who ahead of it, since when."""
+    per: dict[str, tuple[list[str], list[str]]] = {}
+    for r in b.data.crossovers:
+        if key not in (r["ecosystem"], r["other"]):
+            continue
+        ahead, behind = per.setdefault(r["metric"], ([], []))
+        if r["ecosystem"] == key:
+            ahead.append(f"{b.labels.get(r['other'], r['other'])} (since {r['since']})")
+        else:
+            behind.append(f"{b.labels.get(r['ecosystem'], r['ecosystem'])} (since {r['since']})")
+    if not per:
+        return ""
+    order = list(b.data.metrics)
+    rows = [(noun(m), ", ".join(per[m][0]) or "—", ", ".join(per[m][1]) or "—")
+            for m in sorted(per, key=lambda m: order.index(m) if m in order else len(order))]
+    return ('<section class="card"><h2>Who leads since when</h2><p class="note">From the view crossovers: '
+            'the first day from which one family has stayed above the other through the latest day both '
+            'report (days a subject was missing are left out).</p>'
+            + table(["metric", "ahead of", "behind"], rows) + "</section>")
