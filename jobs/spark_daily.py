@@ -1,12 +1,13 @@
-"""The family aggregation (``ecosystem_daily``) as a Spark job over an ecotrend lake export.
+"""The family aggregation (``ecosystem_daily``, and ``crossovers`` from it) as a Spark job over a lake export.
 
     python -m jobs.spark_daily EXPORT_DIR OUT_DIR [--master local[2]] [--shuffle-partitions 8]
     spark-submit --master yarn jobs/spark_daily.py s3a://bucket/ecotrend-lake s3a://bucket/ecotrend-out
 
 Reads ``EXPORT_DIR`` as ``ecotrend export --to`` writes it (manifest.json, observations/source=…/
-metric=…/, memberships/, metrics/) and writes ``OUT_DIR/ecosystem_daily/`` as Parquet with the
-warehouse view's columns: (day, ecosystem, metric, value, subjects_reporting, subjects_expected,
-method).  The rules are the warehouse's:
+metric=…/, memberships/, metrics/) and writes ``OUT_DIR/ecosystem_daily/`` and ``OUT_DIR/crossovers/``
+as Parquet with the warehouse views' columns: (day, ecosystem, metric, value, subjects_reporting,
+subjects_expected, method) and (metric, ecosystem, other, since, value, other_value, day,
+since_first_day).  The rules are the warehouse's:
 
 - a family's subjects are its memberships with role ``primary`` or ``member`` (``tracked`` and
   ``item`` are kept one by one and never enter a family total);
@@ -16,7 +17,10 @@ method).  The rules are the warehouse's:
 - the value follows the catalogue (``metrics.aggregation``): ``sum`` over the family's subjects,
   ``max``, or ``primary`` — only the primary subject's value, and no row when it does not report;
 - ``subjects_reporting`` = distinct subjects reporting with the chosen method; ``subjects_expected``
-  = the family's subjects that have ever reported the metric with a measured method.
+  = the family's subjects that have ever reported the metric with a measured method;
+- ``crossovers``: from the complete days of the family totals (reporting = expected) of level and flow
+  metrics (ranks left out), per ordered pair of families the first day from which ``ecosystem`` has
+  stayed above ``other`` through the latest day both report.
 
 Spark's own engine does the work (DataFrame API, no Python UDF, nothing collected to the driver but
 the manifest), so the file runs unchanged on a cluster; it imports nothing else from ecotrend.
@@ -36,6 +40,8 @@ LAYOUTS = (1,)  # lake layouts this job reads (jobs/lake.py LAYOUT_VERSION)
 MEASURED = ("snapshot", "derived", "backfill")  # in order of preference
 OUTPUT = "ecosystem_daily"
 COLUMNS = ("day", "ecosystem", "metric", "value", "subjects_reporting", "subjects_expected", "method")
+CROSSOVERS = "crossovers"
+CROSSOVER_COLUMNS = ("metric", "ecosystem", "other", "since", "value", "other_value", "day", "since_first_day")
 FACT_SCHEMA = ("day DATE, subject STRING, value DOUBLE, method STRING, flags STRING, run_id STRING, "
                "collected_at TIMESTAMP, source STRING, metric STRING")
 
@@ -123,17 +129,50 @@ def ecosystem_daily(facts: Any, memberships: Any, metrics: Any) -> Any:
             .select(*COLUMNS))
 
 
-def run(spark: Any, export_dir: str, out_dir: str) -> str:
-    """Compute ecosystem_daily from the export; write it to OUT_DIR/ecosystem_daily; return that path."""
+def crossovers(daily: Any, metrics: Any) -> Any:
+    """The warehouse's view ``crossovers`` from the family totals: per ordered pair of families and level
+    or flow metric (ranks left out), the first day from which ``ecosystem`` has stayed above ``other``
+    through the latest day both report, complete days only."""
+    from pyspark.sql import functions as F
+
+    kinds = F.broadcast(metrics.where(F.col("kind").isin("level", "flow")
+                                      & (F.coalesce(F.col("unit"), F.lit("")) != "rank")).select("metric"))
+    usable = (daily.join(kinds, "metric")
+              .where(F.col("value").isNotNull()
+                     & (F.col("subjects_reporting") >= F.coalesce("subjects_expected", "subjects_reporting")))
+              .select("day", "ecosystem", "metric", "value"))
+    other = usable.select("day", "metric", F.col("ecosystem").alias("other"), F.col("value").alias("other_value"))
+    pairs = usable.join(other, ["metric", "day"]).where(F.col("ecosystem") != F.col("other"))
+    spans = (pairs.groupBy("metric", "ecosystem", "other")
+             .agg(F.min("day").alias("first_day"),
+                  F.max(F.when(F.col("value") <= F.col("other_value"), F.col("day"))).alias("last_not_ahead")))
+    return (pairs.join(spans, ["metric", "ecosystem", "other"])
+            .where(F.col("last_not_ahead").isNull() | (F.col("day") > F.col("last_not_ahead")))
+            .groupBy("metric", "ecosystem", "other")
+            .agg(F.min("day").alias("since"), F.max_by("value", "day").alias("value"),
+                 F.max_by("other_value", "day").alias("other_value"), F.max("day").alias("day"),
+                 (F.min("day") == F.first("first_day")).alias("since_first_day"))
+            .select(*CROSSOVER_COLUMNS))
+
+
+def write_small(frame: Any, target: str, order: tuple[str, ...]) -> None:
+    """One sorted file: these results are small (days x families x metrics) whatever the size of the facts."""
+    frame.repartition(1).sortWithinPartitions(*order).write.mode("overwrite").parquet(target)
+
+
+def run(spark: Any, export_dir: str, out_dir: str) -> list[str]:
+    """Compute ecosystem_daily and crossovers from the export; write each to OUT_DIR/<name>; return the paths."""
     manifest = read_manifest(spark, export_dir)
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-    base = export_dir.rstrip("/")
-    daily = ecosystem_daily(facts_frame(spark, export_dir, manifest),
-                            spark.read.parquet(f"{base}/memberships"), spark.read.parquet(f"{base}/metrics"))
-    target = f"{out_dir.rstrip('/')}/{OUTPUT}"
-    # one sorted file: the result is small (days x families x metrics) whatever the size of the facts
-    daily.repartition(1).sortWithinPartitions("day", "ecosystem", "metric").write.mode("overwrite").parquet(target)
-    return target
+    base, out = export_dir.rstrip("/"), out_dir.rstrip("/")
+    metrics = spark.read.parquet(f"{base}/metrics")
+    daily = ecosystem_daily(facts_frame(spark, export_dir, manifest), spark.read.parquet(f"{base}/memberships"),
+                            metrics)
+    write_small(daily, f"{out}/{OUTPUT}", ("day", "ecosystem", "metric"))
+    # read back what was written, so crossovers does not compute the family totals a second time
+    write_small(crossovers(spark.read.parquet(f"{out}/{OUTPUT}"), metrics), f"{out}/{CROSSOVERS}",
+                ("metric", "ecosystem", "other"))
+    return [f"{out}/{OUTPUT}", f"{out}/{CROSSOVERS}"]
 
 
 QUIET_LOG4J2 = """\
@@ -195,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m jobs.spark_daily", description=__doc__.splitlines()[0],
                                 epilog="example: python -m jobs.spark_daily exports/lake out --master 'local[2]'")
     p.add_argument("export_dir", metavar="EXPORT_DIR", help="a folder written by 'ecotrend export --to'")
-    p.add_argument("out_dir", metavar="OUT_DIR", help="where ecosystem_daily/ is written (replaced)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="where ecosystem_daily/ and crossovers/ are written (replaced)")
     p.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     p.add_argument("--shuffle-partitions", type=int, metavar="N", help="spark.sql.shuffle.partitions")
     args = p.parse_args(argv)
@@ -205,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         if is_local(args.export_dir):  # a bad folder is said before a JVM is started
             read_manifest(None, args.export_dir)
         spark = session(args.master, args.shuffle_partitions)
-        target = run(spark, args.export_dir, args.out_dir)
+        targets = run(spark, args.export_dir, args.out_dir)
     except JobError as exc:
         print(f"spark_daily: {exc}", file=sys.stderr)
         return exc.code
@@ -216,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if spark is not None:
             spark.stop()
-    print(f"ecosystem_daily written to {target}")
+    print(f"written: {', '.join(targets)}")
     return 0
 
 

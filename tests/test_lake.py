@@ -106,25 +106,41 @@ def hard(tmp_path_factory) -> Config:
 
 
 # -- comparison -----------------------------------------------------------------------------------------
-def differences(warehouse: Path, spark_out: Path) -> dict[str, list[tuple]]:
-    """Rows of Spark's ecosystem_daily not in the warehouse's and the reverse (all columns but value),
-    and rows whose values differ by more than 1e-9 relative."""
+# per view: the columns compared exactly, the float columns (within 1e-9 relative), the key
+VIEWS = {"ecosystem_daily": (KEYS, ("value",), "day, ecosystem, metric"),
+         "crossovers": ("metric, ecosystem, other, since, day, since_first_day", ("value", "other_value"),
+                        "metric, ecosystem, other")}
+SAME = {"only_spark": [], "only_duckdb": [], "values": [], "counts": []}
+
+
+def differences(warehouse: Path, spark_out: Path, view: str = "ecosystem_daily") -> dict[str, list[tuple]]:
+    """Rows of Spark's answer not in the warehouse's view and the reverse (all columns but the floats),
+    and rows whose floats differ by more than 1e-9 relative."""
+    exact, floats, key = VIEWS[view]
+    close = " AND ".join(f"(s.{c} IS NOT DISTINCT FROM d.{c} OR abs(s.{c} - d.{c}) <= "
+                         f"1e-9 * greatest(abs(s.{c}), abs(d.{c})))" for c in floats)
     con = duckdb.connect()
     try:
         con.execute("ATTACH ? AS w (READ_ONLY)", [str(warehouse)])
-        con.execute("CREATE TABLE d AS SELECT * FROM w.ecosystem_daily")
-        con.execute("CREATE TABLE s AS SELECT * FROM read_parquet(?)", [f"{spark_out}/ecosystem_daily/*.parquet"])
-        only_spark = con.execute(f"SELECT {KEYS} FROM s EXCEPT SELECT {KEYS} FROM d ORDER BY ALL").fetchall()
-        only_duck = con.execute(f"SELECT {KEYS} FROM d EXCEPT SELECT {KEYS} FROM s ORDER BY ALL").fetchall()
-        values = con.execute("""
-            SELECT day, ecosystem, metric, s.value, d.value FROM s JOIN d USING (day, ecosystem, metric)
-            WHERE NOT (s.value IS NOT DISTINCT FROM d.value
-                       OR abs(s.value - d.value) <= 1e-9 * greatest(abs(s.value), abs(d.value)))""").fetchall()
-        counts = con.execute("SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)").fetchone()
+        con.execute(f"CREATE TABLE d AS SELECT * FROM w.{view}")
+        con.execute("CREATE TABLE s AS SELECT * FROM read_parquet(?)", [f"{spark_out}/{view}/*.parquet"])
+        only_spark = con.execute(f"SELECT {exact} FROM s EXCEPT SELECT {exact} FROM d ORDER BY ALL").fetchall()
+        only_duck = con.execute(f"SELECT {exact} FROM d EXCEPT SELECT {exact} FROM s ORDER BY ALL").fetchall()
+        values = con.execute(f"SELECT {key}, s.{floats[0]}, d.{floats[0]} FROM s JOIN d USING ({key}) "
+                             f"WHERE NOT ({close})").fetchall()
+        counts = con.execute("SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM d)").fetchall()[0]
     finally:
         con.close()
     return {"only_spark": only_spark, "only_duckdb": only_duck, "values": values,
             "counts": [] if counts[0] == counts[1] else [counts]}
+
+
+def has_view(warehouse: Path, view: str) -> bool:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [view]).fetchall()[0][0])
+    finally:
+        con.close()
 
 
 def spark_rows(spark_out: Path, where: str = "TRUE") -> list[tuple]:
@@ -141,10 +157,15 @@ def test_spark_matches_duckdb_on_the_hard_cases(spark, hard, tmp_path):
     spark_daily.run(spark, str(lake), str(out))
     # The same warehouse without the suspect fact: 'suspect does not report' is exactly its absence.
     twin = hard_warehouse(tmp_path / "twin", suspect=False)
-    assert differences(twin.database, out) == {"only_spark": [], "only_duckdb": [], "values": [], "counts": []}
+    assert differences(twin.database, out) == SAME
     own = differences(hard.database, out)
     if any(own.values()):  # a warehouse whose ecosystem_daily still counts suspect facts: only that row differs
         assert {r[:3] for r in own["only_spark"] + own["only_duckdb"] + own["values"]} <= {SUSPECT}, own
+    if has_view(twin.database, "crossovers"):
+        assert differences(twin.database, out, "crossovers") == SAME
+        leads = duckdb.sql(f"SELECT ecosystem, other FROM read_parquet('{out}/crossovers/*.parquet') "
+                           "WHERE metric = 'repo_count' ORDER BY ALL").fetchall()
+        assert ("llama", "gpt") in leads or ("gpt", "llama") in leads
 
     def row(day: str, eco: str, metric: str) -> tuple | None:
         got = spark_rows(out, f"day = DATE '{day}' AND ecosystem = '{eco}' AND metric = '{metric}'")
@@ -177,9 +198,11 @@ def test_spark_matches_duckdb_on_the_demo_warehouse(demo_run, tmp_path):
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert differences(folder / "data" / "ecotrend.duckdb", out) == {
-        "only_spark": [], "only_duckdb": [], "values": [], "counts": []}
+    warehouse = folder / "data" / "ecotrend.duckdb"
+    assert differences(warehouse, out) == SAME
     assert len(spark_rows(out)) > 1000
+    if has_view(warehouse, "crossovers"):
+        assert differences(warehouse, out, "crossovers") == SAME
 
 
 # -- the export: layout, manifest, incremental, refusals -----------------------------------------------
