@@ -54,8 +54,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "ORDER BY day DESC LIMIT 10\" --format markdown"),
     "status": ("last runs, freshness, failures, gaps, rows per metric",
                "example: ecotrend status --json"),
-    "export": ("observations as Hive-partitioned Parquet",
-               "example: ecotrend export --to exports/2026-11-28"),
+    "export": ("the warehouse as a Parquet lake (facts by source/metric, dimensions, manifest); "
+               "run again on the same folder it rewrites only what changed",
+               "example: ecotrend export --to exports/lake"),
     "config": ("configuration tools", "example: ecotrend config check"),
     "schedule": ("long-running daily scheduler: runs each day once at [schedule] time, catches up missed days",
                  "examples:\n  ecotrend schedule              # until SIGTERM/Ctrl-C (systemd, launchd)\n"
@@ -100,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status")
     p.add_argument("--json", action="store_true", help="machine-readable, for monitors")
     p = add("export")
-    p.add_argument("--to", metavar="DIR", required=True, type=Path, help="a new or empty folder")
+    p.add_argument("--to", metavar="DIR", required=True, type=Path,
+                   help="a new or empty folder, or a previous export to update")
     p = add("config")
     p = add("schedule")
     p.add_argument("--once", action="store_true",
