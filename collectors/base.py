@@ -49,16 +49,16 @@ class Membership:
     role: str  # primary | member | tracked | item
 
 
-def _empty_columns() -> dict[str, list[Any]]:
-    return {name: [] for name in OBSERVATION_COLUMNS}
+FactKey = tuple[str, str, str, str]  # (metric, subject, method, flags)
 
 
 @dataclass
 class Batch:
     """Everything one collector learnt in one run or one backfill window.
 
-    The observations are kept as columns (one list per name in OBSERVATION_COLUMNS, appended by
-    ``add``), so writing a batch builds no object per fact.
+    The observations are kept as columns: day, value and a key code per fact, where the code stands
+    for the fact's (metric, subject, method, flags) — so writing a batch builds no object per fact and
+    handles each distinct string once (``facts()``).
     """
 
     source: str
@@ -71,27 +71,49 @@ class Batch:
     failures: list[str] = field(default_factory=list)
     # informative lines for the run summary (deferred work, unavailable endpoints)
     notes: list[str] = field(default_factory=list)
-    _columns: dict[str, list[Any]] = field(default_factory=_empty_columns, repr=False)
+    _days: list[dt.date] = field(default_factory=list, repr=False)
+    _codes: list[int] = field(default_factory=list, repr=False)
+    _values: list[float] = field(default_factory=list, repr=False)
+    _keys: dict[FactKey, int] = field(default_factory=dict, repr=False)
+
+    def _code(self, key: FactKey) -> int:
+        code = self._keys.get(key)
+        if code is None:
+            code = self._keys[key] = len(self._keys)
+        return code
 
     def add(self, day: dt.date, metric: str, subject: str, value: float | int | None,
             method: str = "snapshot", flags: str = "") -> None:
         if value is None:
             return
-        for name, v in zip(OBSERVATION_COLUMNS, (day, self.source, metric, subject, float(value), method, flags)):
-            self._columns[name].append(v)
+        self._codes.append(self._code((metric, subject, method, flags)))
+        self._days.append(day)
+        self._values.append(float(value))
+
+    def facts(self) -> tuple[list[dt.date], list[int], list[float], list[FactKey]]:
+        """(days, key codes, values, keys in code order): the batch's own lists, read only."""
+        return self._days, self._codes, self._values, list(self._keys)
 
     def columns(self) -> dict[str, list[Any]]:
-        """The observations as columns, name -> values in the order added (the batch's own lists: read only)."""
-        return dict(self._columns)
+        """The observations as columns, name -> values in the order added (a copy)."""
+        keys = list(self._keys)
+        rows = [keys[c] for c in self._codes]
+        return {"day": list(self._days), "source": [self.source] * len(rows), "metric": [k[0] for k in rows],
+                "subject": [k[1] for k in rows], "value": list(self._values), "method": [k[2] for k in rows],
+                "flags": [k[3] for k in rows]}
 
     @property
     def observations(self) -> list[Observation]:
         """The observations one by one (a copy, for reading; ``add`` is how a fact goes in)."""
-        return [Observation(*row) for row in zip(*self._columns.values())]
+        keys = list(self._keys)
+        return [Observation(d, self.source, keys[c][0], keys[c][1], v, keys[c][2], keys[c][3])
+                for d, c, v in zip(self._days, self._codes, self._values)]
 
     def extend(self, other: "Batch") -> None:
-        for name, values in other._columns.items():
-            self._columns[name] += values
+        remap = [self._code(k) for k in other._keys]
+        self._codes += [remap[c] for c in other._codes]
+        self._days += other._days
+        self._values += other._values
         self.subjects += other.subjects
         for k, rows in other.tables.items():
             self.tables.setdefault(k, []).extend(rows)

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from dashboards.settings import SiteFamily
-from warehouse import db
+from warehouse import db, store
 from warehouse.metrics import METRICS
 from warehouse.settings import StorageSettings
 from warehouse.store import EventRow
@@ -102,6 +102,8 @@ def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> duckdb.DuckDBPyC
         if not left or len(left) == len(views):
             break
         views = left
+    if "facts" in tables:  # suspect flags and family totals as the facts collected by then imply them
+        store.recompute(mem)
     return mem
 
 

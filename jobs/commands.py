@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import shutil
 import sys
 import time
@@ -115,7 +116,7 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
     if not query.strip().strip(";").strip():
         raise UsageError("sql: the query is empty")
     if write:
-        con = store.open_writer(cfg.storage, say=say)
+        con = store.open_writer(cfg.storage, say=say, rules=cfg.plausibility)
     else:
         con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
         # Read-only means no file is written at all: COPY TO / EXPORT / ATTACH could otherwise drop
@@ -126,28 +127,40 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
         cur = con.execute(query)
         if cur is None:
             raise UsageError("sql: no SQL statement in the query")
-        if cur.description is None:
-            print("ok")
-            return EXIT_OK
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        columns = [d[0] for d in cur.description] if cur.description is not None else []
+        rows = cur.fetchall() if columns else []
+        if write:  # facts or memberships may have changed by hand: the family totals follow
+            store.after_manual_write(con)
     except duckdb.Error as exc:
-        raise CommandError(sql_error(exc, write)) from None
+        raise CommandError(sql_error(exc, write, query)) from None
     finally:
         con.close()
-    print(render(columns, rows, fmt))
+    print(render(columns, rows, fmt) if columns else "ok")
     return EXIT_OK
 
 
 SQL_HINTS = ("Did you mean", "Candidate bindings")  # DuckDB's suggestion lines, kept under the error
+# The views of the query contract, and where a write meant for one has to go instead.
+VIEW_BASES = {
+    "observations": "facts (series_id, day, value, flags, run_id, collected_at; series names each series_id), "
+                    "e.g. DELETE FROM facts WHERE series_id IN (SELECT series_id FROM series WHERE subject = '…')",
+    "best_observations": "facts (series_id, day, value, flags, run_id, collected_at)",
+    "ecosystem_daily": "facts; the family totals (table family_daily) are recomputed from facts by every write",
+}
+WRITE_TARGET = re.compile(r"\b(?:DELETE\s+FROM|UPDATE|INSERT\s+(?:OR\s+\w+\s+)?INTO)\s+(?:\w+\.)?\"?(\w+)",
+                          re.IGNORECASE)
 
 
-def sql_error(exc: Exception, write: bool) -> str:
-    """DuckDB's error as its first line plus its hint lines ("Did you mean …", "Candidate bindings: …")."""
+def sql_error(exc: Exception, write: bool, query: str = "") -> str:
+    """DuckDB's error as its first line plus its hint lines ("Did you mean …", "Candidate bindings: …");
+    a write meant for a view names the base table to use."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()] or [type(exc).__name__]
     first = lines[0]
-    if not write and ("read-only" in first or "read only" in first or "disabled by configuration" in first
-                      or "configuration has been locked" in first):
+    views = [m.group(1).lower() for m in WRITE_TARGET.finditer(query) if m.group(1).lower() in VIEW_BASES]
+    if views and ("base table" in first or "is not an table" in first or "is not a table" in first):
+        first += f" ({views[0]} is a view: write to the base table {VIEW_BASES[views[0]]})"
+    if not write and (views or "read-only" in first or "read only" in first
+                      or "disabled by configuration" in first or "configuration has been locked" in first):
         first += " (the warehouse is opened read-only; add --write to change it)"
     hints = [f"  {ln}" for ln in lines[1:] if ln.startswith(SQL_HINTS)]
     return "\n".join([f"SQL error: {first}", *hints])

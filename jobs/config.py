@@ -21,7 +21,7 @@ from typing import Any, Callable
 from collectors.settings import (ArenaSettings, Family, GithubSettings, HttpSettings, HuggingfaceSettings,
                                  ModelscopeSettings, NpmSettings, PypiSettings, Settings)
 from dashboards.settings import SiteSettings
-from warehouse.settings import StorageSettings
+from warehouse.settings import PlausibilitySettings, StorageSettings
 from warehouse.store import EcosystemRow, EventRow
 
 DEFAULT_CONFIG = "ecotrend.toml"
@@ -68,7 +68,7 @@ SECTIONS: dict[str, type] = {
     "storage": StorageSettings, "site": SiteSettings, "http": HttpSettings, "github": GithubSettings,
     "huggingface": HuggingfaceSettings, "pypi": PypiSettings, "npm": NpmSettings,
     "schedule": ScheduleSettings, "alerts": AlertSettings, "arena": ArenaSettings,
-    "modelscope": ModelscopeSettings,
+    "modelscope": ModelscopeSettings, "plausibility": PlausibilitySettings,
 }
 SECTION_KEYS: dict[str, set[str]] = {sec: {f.name for f in dataclasses.fields(cls)} for sec, cls in SECTIONS.items()}
 
@@ -87,6 +87,7 @@ class Config:
     alerts: AlertSettings
     arena: ArenaSettings
     modelscope: ModelscopeSettings
+    plausibility: PlausibilitySettings
     ecosystems: tuple[Family, ...]
     events: tuple[Event, ...]
 

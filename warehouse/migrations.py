@@ -295,3 +295,134 @@ QUALIFY row_number() OVER (PARTITION BY day, source, metric, subject ORDER BY {M
 """
 
 MIGRATIONS.append((11, "best_observations: one method per day, source, metric and subject", [BEST_OBSERVATIONS]))
+
+
+# -- 12-14: facts keyed by series ids, family totals materialized ------------------------------
+# A fact table without a primary-key index: a (source, metric, subject, method) series gets an
+# integer id once, and each fact is (series_id, day, value, flags, run_id, collected_at).  Uniqueness
+# on (series_id, day) rests on the single writer, which deletes a batch's keys and appends the batch
+# in one transaction (warehouse/facts.py); ``status`` reports any duplicate made by hand.
+# ``observations`` becomes a view over the two with exactly the old table's columns and types.
+OBSERVATIONS_VIEW = """
+CREATE OR REPLACE VIEW observations AS
+SELECT f.day, s.source, s.metric, s.subject, f.value, s.method, f.flags, f.run_id, f.collected_at
+FROM facts f JOIN series s ON s.series_id = f.series_id"""
+
+MIGRATIONS.append((12, "facts keyed by series ids; observations becomes a view over series and facts", [
+    """CREATE TABLE series (
+        series_id INTEGER PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
+        subject VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        UNIQUE (source, metric, subject, method))""",
+    """INSERT INTO series
+       SELECT CAST(row_number() OVER (ORDER BY source, metric, subject, method) AS INTEGER), *
+       FROM (SELECT DISTINCT source, metric, subject, method FROM observations)""",
+    """CREATE TABLE facts (
+        series_id INTEGER NOT NULL,
+        day DATE NOT NULL,
+        value DOUBLE NOT NULL,
+        flags VARCHAR NOT NULL DEFAULT '',
+        run_id VARCHAR,
+        collected_at TIMESTAMP)""",
+    """INSERT INTO facts
+       SELECT s.series_id, o.day, o.value, o.flags, o.run_id, o.collected_at
+       FROM observations o JOIN series s USING (source, metric, subject, method)
+       ORDER BY o.day, s.series_id""",
+    "DROP TABLE observations",
+    OBSERVATIONS_VIEW,
+]))
+
+# A fact flagged 'suspect' (warehouse/plausibility.py) is kept out of family totals: its subject
+# counts as not reporting that day.  The family totals are computed by this query, whole or (with
+# {scope} joining the (ecosystem, metric, day) groups a commit touched) in part; the result is the
+# table family_daily, which the view ecosystem_daily shows with the columns it always had.
+FAMILY_DAILY_SQL = f"""
+WITH mem AS (
+    SELECT ecosystem, source, subject, bool_or(role = 'primary') AS is_primary
+    FROM memberships WHERE role IN ('primary', 'member')
+    GROUP BY ecosystem, source, subject
+),
+ms AS (   -- the family members' series
+    SELECT s.series_id, m.ecosystem, s.metric, s.subject, s.method, m.is_primary
+    FROM series s JOIN mem m ON m.source = s.source AND m.subject = s.subject
+    WHERE s.method IN ('snapshot', 'derived', 'backfill')
+),
+expected AS (   -- the members that have ever reported the metric (every series has facts)
+    SELECT ecosystem, metric, count(DISTINCT subject) AS n FROM ms GROUP BY ecosystem, metric
+),
+obs AS (
+    SELECT f.day, ms.ecosystem, ms.metric, ms.subject, f.value, ms.method, ms.is_primary
+    FROM facts f JOIN ms ON ms.series_id = f.series_id {{scope}}
+    WHERE (f.flags = '' OR NOT list_contains(string_split(f.flags, ','), 'suspect')) {{bound}}
+),
+best_method AS (   -- one method per (day, ecosystem, metric): nothing counted twice
+    SELECT day, ecosystem, metric, arg_min(method, {METHOD_RANK_SQL}) AS method
+    FROM obs GROUP BY day, ecosystem, metric
+)
+SELECT o.day, o.ecosystem, o.metric,
+       CASE c.aggregation
+            WHEN 'sum' THEN sum(o.value)
+            WHEN 'max' THEN max(o.value)
+            ELSE max(o.value) FILTER (WHERE o.is_primary) END AS value,
+       count(DISTINCT o.subject) AS subjects_reporting,
+       any_value(e.n) AS subjects_expected,
+       any_value(b.method) AS method
+FROM obs o
+JOIN best_method b ON b.day = o.day AND b.ecosystem = o.ecosystem AND b.metric = o.metric
+                   AND b.method = o.method
+JOIN metrics c ON c.metric = o.metric
+LEFT JOIN expected e ON e.ecosystem = o.ecosystem AND e.metric = o.metric
+GROUP BY o.day, o.ecosystem, o.metric, c.aggregation
+HAVING c.aggregation <> 'primary' OR count(*) FILTER (WHERE o.is_primary) > 0
+"""
+FAMILY_DAILY_COLUMNS = "day, ecosystem, metric, value, subjects_reporting, subjects_expected, method"
+
+MIGRATIONS.append((13, "ecosystem_daily materialized: family_daily, refreshed by each commit for what it touched", [
+    """CREATE TABLE family_daily (
+        day DATE NOT NULL,
+        ecosystem VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
+        value DOUBLE,
+        subjects_reporting BIGINT NOT NULL,
+        subjects_expected BIGINT,
+        method VARCHAR NOT NULL)""",
+    f"INSERT INTO family_daily ({FAMILY_DAILY_COLUMNS}) "
+    + FAMILY_DAILY_SQL.format(scope="", bound="") + " ORDER BY o.day, o.ecosystem, o.metric",
+    f"CREATE OR REPLACE VIEW ecosystem_daily AS SELECT {FAMILY_DAILY_COLUMNS} FROM family_daily",
+]))
+
+# One measured value per (day, source, metric, subject), found by series id: a subject measured by a
+# single method needs no ranking at all; only days of subjects with several methods are ranked.
+BEST_FACTS = f"""
+CREATE OR REPLACE VIEW best_facts AS
+WITH s AS (
+    SELECT series_id, {METHOD_RANK_SQL} AS method_rank,
+           count(*) OVER (PARTITION BY source, metric, subject) AS methods,
+           min(series_id) OVER (PARTITION BY source, metric, subject) AS line_id
+    FROM series WHERE method IN ('snapshot', 'derived', 'backfill')
+)
+SELECT f.* FROM facts f SEMI JOIN s ON s.series_id = f.series_id AND s.methods = 1
+UNION ALL
+SELECT f.* EXCLUDE (line_id, method_rank) FROM (
+    SELECT f.*, s.line_id, s.method_rank FROM facts f JOIN s ON s.series_id = f.series_id AND s.methods > 1)
+    AS f
+QUALIFY row_number() OVER (PARTITION BY line_id, day ORDER BY method_rank) = 1"""
+BEST_OBSERVATIONS_V2 = """
+CREATE OR REPLACE VIEW best_observations AS
+SELECT f.day, s.source, s.metric, s.subject, f.value, s.method, f.flags, f.run_id, f.collected_at
+FROM best_facts f JOIN series s ON s.series_id = f.series_id"""
+
+MIGRATIONS.append((14, "best_facts: one method per series line and day, by series id; best_observations over it", [
+    BEST_FACTS, BEST_OBSERVATIONS_V2,
+]))
+
+# Plausibility checks start here: facts collected before are history and never flagged.
+MIGRATIONS.append((16, "plausibility: level facts that fall implausibly are flagged suspect from now on", [
+    """INSERT INTO state (source, key, value, updated_at)
+       SELECT 'warehouse', 'plausibility_since',
+              CAST(coalesce(max(collected_at), TIMESTAMP '1970-01-01') AS VARCHAR), current_timestamp
+       FROM facts
+       ON CONFLICT (source, key) DO NOTHING""",
+]))
