@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -50,6 +51,7 @@ class Membership:
 
 
 FactKey = tuple[str, str, str, str]  # (metric, subject, method, flags)
+EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 @dataclass
@@ -71,9 +73,9 @@ class Batch:
     failures: list[str] = field(default_factory=list)
     # informative lines for the run summary (deferred work, unavailable endpoints)
     notes: list[str] = field(default_factory=list)
-    _days: list[dt.date] = field(default_factory=list, repr=False)
-    _codes: list[int] = field(default_factory=list, repr=False)
-    _values: list[float] = field(default_factory=list, repr=False)
+    _days: array = field(default_factory=lambda: array("i"), repr=False)  # days since 1970-01-01
+    _codes: array = field(default_factory=lambda: array("i"), repr=False)
+    _values: array = field(default_factory=lambda: array("d"), repr=False)
     _keys: dict[FactKey, int] = field(default_factory=dict, repr=False)
 
     def _code(self, key: FactKey) -> int:
@@ -87,18 +89,21 @@ class Batch:
         if value is None:
             return
         self._codes.append(self._code((metric, subject, method, flags)))
-        self._days.append(day)
+        self._days.append(day.toordinal() - EPOCH)
         self._values.append(float(value))
 
-    def facts(self) -> tuple[list[dt.date], list[int], list[float], list[FactKey]]:
-        """(days, key codes, values, keys in code order): the batch's own lists, read only."""
+    def facts(self) -> tuple[array, array, array, list[FactKey]]:
+        """(days since 1970-01-01, key codes, values, keys in code order): the batch's own arrays, read only."""
         return self._days, self._codes, self._values, list(self._keys)
+
+    def _dates(self) -> list[dt.date]:
+        return [dt.date.fromordinal(d + EPOCH) for d in self._days]
 
     def columns(self) -> dict[str, list[Any]]:
         """The observations as columns, name -> values in the order added (a copy)."""
         keys = list(self._keys)
         rows = [keys[c] for c in self._codes]
-        return {"day": list(self._days), "source": [self.source] * len(rows), "metric": [k[0] for k in rows],
+        return {"day": self._dates(), "source": [self.source] * len(rows), "metric": [k[0] for k in rows],
                 "subject": [k[1] for k in rows], "value": list(self._values), "method": [k[2] for k in rows],
                 "flags": [k[3] for k in rows]}
 
@@ -107,11 +112,11 @@ class Batch:
         """The observations one by one (a copy, for reading; ``add`` is how a fact goes in)."""
         keys = list(self._keys)
         return [Observation(d, self.source, keys[c][0], keys[c][1], v, keys[c][2], keys[c][3])
-                for d, c, v in zip(self._days, self._codes, self._values)]
+                for d, c, v in zip(self._dates(), self._codes, self._values)]
 
     def extend(self, other: "Batch") -> None:
         remap = [self._code(k) for k in other._keys]
-        self._codes += [remap[c] for c in other._codes]
+        self._codes.extend(remap[c] for c in other._codes)
         self._days += other._days
         self._values += other._values
         self.subjects += other.subjects

@@ -18,7 +18,7 @@ from collectors import archive as archive_mod
 from jobs import runner
 from jobs.config import Config
 from jobs.output import render
-from warehouse import db, store
+from warehouse import db, facts, store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -206,6 +206,7 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
                              any_value(reason) AS reason FROM gaps GROUP BY day ORDER BY day DESC""")
         except duckdb.CatalogException:  # a warehouse from before migration 7
             unrebuilt = []
+        integrity, suspects = _fact_checks(con, q)
         from collectors.arena import status_section
 
         arena = status_section(cfg.collector_settings(), q)  # unmapped licenses and model names on the Arena boards
@@ -213,7 +214,22 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
         con.close()
     return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
             "sources": fresh, "metrics": metrics, "failures": failures,
-            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt, "arena": arena}
+            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt, "arena": arena,
+            "integrity": integrity, "suspects": suspects}
+
+
+def _fact_checks(con: duckdb.DuckDBPyConnection, q: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Keys held twice (only a hand-made write can do that) and the facts flagged suspect now."""
+    try:
+        n, examples = facts.duplicates(con)
+    except duckdb.CatalogException:  # a warehouse from before migration 12
+        return {"duplicate_keys": 0, "examples": []}, []
+    integrity = {"duplicate_keys": n, "examples": [[v.isoformat() if isinstance(v, dt.date) else v for v in r]
+                                                   for r in examples]}
+    suspects = q(f"""SELECT f.day, s.source, s.metric, s.subject, f.value, f.collected_at FROM facts f
+                     JOIN series s ON s.series_id = f.series_id WHERE {facts.SUSPECT_SQL.format(col="f.flags")}
+                     ORDER BY f.day DESC, s.source, s.metric, s.subject LIMIT 100""")
+    return integrity, suspects
 
 
 def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
@@ -246,6 +262,7 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
         print("\nmissed days not reconstructable (recorded by catch-up):")
         print(render(["day", "collectors", "reason"], [tuple(r.values()) for r in data["gaps_recorded"]],
                      "table"))
+    _print_fact_checks(data)
     arena = data.get("arena") or {}
     if arena.get("unmapped_licenses"):
         print("\nArena licenses not in [arena.licenses] (open_weights/commercial_use unknown):")
@@ -257,6 +274,18 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
         print(render(["model", "last_day", "best_score"], [tuple(r.values()) for r in arena["unmapped_models"]],
                      "table"))
     return EXIT_OK
+
+
+def _print_fact_checks(data: dict[str, Any]) -> None:
+    integrity = data.get("integrity") or {}
+    if integrity.get("duplicate_keys"):
+        print(f"\nintegrity violation: {integrity['duplicate_keys']} (series, day) keys held more than once "
+              "(a hand-made write to facts?); examples:")
+        print(render(["day", "source", "metric", "subject", "method", "copies"], integrity["examples"], "table"))
+    if data.get("suspects"):
+        print("\nsuspect facts (kept out of family totals until a later day confirms them):")
+        print(render(["day", "source", "metric", "subject", "value", "collected_at"],
+                     [tuple(r.values()) for r in data["suspects"]], "table"))
 
 
 def cmd_export(cfg: Config, to: Path) -> int:

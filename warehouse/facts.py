@@ -12,6 +12,7 @@ A batch arrives as ``KeyedFacts``: day, key code and value per fact plus one row
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,15 +43,17 @@ class KeyedFacts:
         return len(self.day)
 
     @classmethod
-    def from_lists(cls, source: str, days: Sequence[dt.date], codes: Sequence[int], values: Sequence[float],
+    def from_lists(cls, source: str, days: Sequence[Any], codes: Sequence[int], values: Sequence[float],
                    keys: Sequence[tuple[str, str, str, str]]) -> "KeyedFacts":
-        """From a collector's columns: ``keys`` are (metric, subject, method, flags) in code order."""
+        """From a collector's columns: ``keys`` are (metric, subject, method, flags) in code order;
+        days are dates or, in an ``array('i')``, days since 1970-01-01 (codes ``array('i')``, values
+        ``array('d')``: taken without a copy)."""
         cols = list(zip(*keys)) if keys else [[], [], [], []]
         key_table = pa.table({"source": pa.array([source] * len(keys), pa.string()),
                               **{n: pa.array(list(c), pa.string()) for n, c in zip(KEY_COLUMNS[1:], cols)}},
                              schema=KEY_SCHEMA)
-        return cls(pa.array(days, pa.date32()), pa.array(codes, pa.int32()), pa.array(values, pa.float64()),
-                   key_table)
+        return cls(_column(days, pa.date32(), "i"), _column(codes, pa.int32(), "i"),
+                   _column(values, pa.float64(), "d"), key_table)
 
     def to_table(self) -> pa.Table:
         """The same facts with OBSERVATION_SCHEMA's columns (one string per fact)."""
@@ -58,6 +61,12 @@ class KeyedFacts:
         return pa.table({"day": self.day, "source": cols["source"], "metric": cols["metric"],
                          "subject": cols["subject"], "value": self.value, "method": cols["method"],
                          "flags": cols["flags"]}, schema=OBSERVATION_SCHEMA)
+
+
+def _column(values: Sequence[Any], kind: pa.DataType, typecode: str) -> pa.Array:
+    if isinstance(values, array) and values.typecode == typecode and values.itemsize == kind.bit_width // 8:
+        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+    return pa.array(values, kind)
 
 
 def keyed(data: Any) -> KeyedFacts:
@@ -98,18 +107,19 @@ def series_ids(con: duckdb.DuckDBPyConnection, keys: pa.Table) -> pa.Array:
     return ids["series_id"].combine_chunks()
 
 
-def last_per_key(table: pa.Table) -> pa.Table:
+def last_per_key(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
     """One fact per (series_id, day): the last one given wins, in first-seen order."""
     if table.num_rows < 2:
         return table
-    lo = pc.min(table["day"]).cast(pa.int32()).as_py()
-    code = pc.add(pc.multiply(table["series_id"].cast(pa.int64()), 1 << 24),
-                  pc.subtract(table["day"].cast(pa.int32()).cast(pa.int64()), lo))
-    if pc.count_distinct(code).as_py() == table.num_rows:
-        return table
-    pos = pa.table({"code": code, "_pos": pa.array(range(table.num_rows), pa.int64())})
-    groups = pos.group_by("code", use_threads=False).aggregate([("_pos", "min"), ("_pos", "max")])
-    return table.take(groups["_pos_max"].take(pc.sort_indices(groups["_pos_min"])))
+    con.register("_dups", table.select(["series_id", "day"]))
+    try:
+        if not con.execute("SELECT 1 FROM _dups GROUP BY series_id, day HAVING count(*) > 1 LIMIT 1").fetchall():
+            return table
+        pos = table.select(["series_id", "day"]).append_column("_pos", pa.array(range(table.num_rows), pa.int64()))
+        groups = pos.group_by(["series_id", "day"], use_threads=False).aggregate([("_pos", "min"), ("_pos", "max")])
+        return table.take(groups["_pos_max"].take(pc.sort_indices(groups["_pos_min"])))
+    finally:
+        con.unregister("_dups")
 
 
 def append(con: duckdb.DuckDBPyConnection, facts: KeyedFacts, run_id: str, collected_at: dt.datetime
@@ -118,12 +128,13 @@ def append(con: duckdb.DuckDBPyConnection, facts: KeyedFacts, run_id: str, colle
 
     Returns what was written: series_id, day, value, flags (one row per key)."""
     ids = series_ids(con, facts.keys)
-    table = last_per_key(pa.table({"series_id": pc.take(ids, facts.key), "day": facts.day, "value": facts.value,
+    table = last_per_key(con, pa.table({"series_id": pc.take(ids, facts.key), "day": facts.day, "value": facts.value,
                                    "flags": pc.take(facts.keys["flags"], facts.key)}))
     lo, hi = day_range(table)
     con.register("_facts", table)
     try:
-        if con.execute("SELECT 1 FROM facts WHERE day BETWEEN ? AND ? LIMIT 1", [lo, hi]).fetchall():
+        if con.execute("""SELECT 1 FROM facts WHERE day BETWEEN ? AND ?
+                          AND series_id IN (SELECT DISTINCT series_id FROM _facts) LIMIT 1""", [lo, hi]).fetchall():
             con.execute("""DELETE FROM facts USING _facts k
                            WHERE facts.day BETWEEN ? AND ? AND facts.series_id = k.series_id
                              AND facts.day = k.day""", [lo, hi])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warehouse.migrations import FAMILY_DAILY_COLUMNS, FAMILY_DAILY_SQL
 
@@ -24,69 +25,79 @@ WHERE s.method IN ('snapshot', 'derived', 'backfill')"""
 SCOPE_JOIN = "JOIN _scope t ON t.ecosystem = ms.ecosystem AND t.metric = ms.metric AND t.day = f.day"
 
 
+PAIRS = "AND (m.ecosystem, s.metric) IN (SELECT (ecosystem, metric) FROM {table})"
+DAY_RANGE = "AND f.day BETWEEN $lo AND $hi"
+DAYS = DAY_RANGE + " AND f.day IN (SELECT day FROM _days)"
+
+
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every family total (in the caller's transaction)."""
     con.execute("DELETE FROM family_daily")
     con.execute(f"INSERT INTO family_daily ({FAMILY_DAILY_COLUMNS}) "
-                + FAMILY_DAILY_SQL.format(scope="", bound="") + " ORDER BY o.day, o.ecosystem, o.metric")
+                + FAMILY_DAILY_SQL.format(pairs="", days="") + " ORDER BY b.day, e.ecosystem, e.metric")
 
 
-def refresh(con: duckdb.DuckDBPyConnection, touched: pa.Table) -> None:
-    """Recompute the groups that facts at ``touched`` (series_id, day) belong to."""
-    if touched.num_rows == 0:
+def refresh(con: duckdb.DuckDBPyConnection, series_ids: pa.Array, days: pa.Array) -> None:
+    """Recompute the groups of the family members among ``series_ids`` on ``days`` (a batch's series
+    and days; a group between them that holds no fact of the batch comes out the same), and every
+    day of a pair whose expected subjects changed (in the caller's transaction)."""
+    if len(series_ids) == 0 or len(days) == 0:
         return
-    con.register("_touched", touched.select(["series_id", "day"]))
+    con.register("_ids", pa.table({"series_id": pc.unique(series_ids)}))
     try:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _scope AS
-                        WITH ms AS ({MEMBER_SERIES})
-                        SELECT DISTINCT ms.ecosystem, ms.metric, t.day
-                        FROM _touched t JOIN ms ON ms.series_id = t.series_id""")
+        pairs = con.sql(f"""WITH ms AS ({MEMBER_SERIES})
+                            SELECT DISTINCT ecosystem, metric FROM ms SEMI JOIN _ids USING (series_id)
+                         """).to_arrow_table()
     finally:
-        con.unregister("_touched")
+        con.unregister("_ids")
+    if pairs.num_rows == 0:
+        return
+    whole = _expected_changed(con, pairs)
+    if whole.num_rows:  # those are recomputed on every day below; the rest only on the days given
+        whole_keys = set(zip(whole["ecosystem"].to_pylist(), whole["metric"].to_pylist()))
+        pairs = pairs.filter(pa.array([k not in whole_keys for k in zip(pairs["ecosystem"].to_pylist(),
+                                                                        pairs["metric"].to_pylist())]))
+    day_list = pc.unique(days)
+    lo, hi = pc.min(day_list).as_py(), pc.max(day_list).as_py()
+    con.register("_pairs", pairs)
+    con.register("_whole", whole)
+    con.register("_days", pa.table({"day": day_list}))
     try:
-        _widen(con)
-        lo, hi = con.execute("SELECT min(day), max(day) FROM _scope").fetchone()
-        if lo is None:
-            return
-        con.execute("""DELETE FROM family_daily USING _scope t
-                       WHERE family_daily.day BETWEEN ? AND ? AND family_daily.ecosystem = t.ecosystem
-                         AND family_daily.metric = t.metric AND family_daily.day = t.day""", [lo, hi])
-        con.execute(f"INSERT INTO family_daily ({FAMILY_DAILY_COLUMNS}) "
-                    + FAMILY_DAILY_SQL.format(scope=SCOPE_JOIN, bound="AND f.day BETWEEN $lo AND $hi"),
+        con.execute("""DELETE FROM family_daily
+                       WHERE (ecosystem, metric) IN (SELECT (ecosystem, metric) FROM _whole)
+                          OR (day BETWEEN $lo AND $hi AND day IN (SELECT day FROM _days)
+                              AND (ecosystem, metric) IN (SELECT (ecosystem, metric) FROM _pairs))""",
                     {"lo": lo, "hi": hi})
+        insert = f"INSERT INTO family_daily ({FAMILY_DAILY_COLUMNS}) "
+        if pairs.num_rows:
+            contiguous = (hi - lo).days + 1 == len(day_list)
+            con.execute(insert + FAMILY_DAILY_SQL.format(pairs=PAIRS.format(table="_pairs"),
+                                                         days=DAY_RANGE if contiguous else DAYS),
+                        {"lo": lo, "hi": hi})
+        if whole.num_rows:
+            con.execute(insert + FAMILY_DAILY_SQL.format(pairs=PAIRS.format(table="_whole"), days=""))
     finally:
-        con.execute("DROP TABLE IF EXISTS _scope")
+        for name in ("_pairs", "_whole", "_days"):
+            con.unregister(name)
 
 
-def _widen(con: duckdb.DuckDBPyConnection) -> None:
-    """Add every day of the (ecosystem, metric) pairs whose expected subjects changed (a new member
-    series) or that have no total yet."""
-    changed = con.execute(f"""
-        WITH ms AS ({MEMBER_SERIES}),
-        pairs AS (SELECT DISTINCT ecosystem, metric FROM _scope),
-        expected AS (SELECT ms.ecosystem, ms.metric, count(DISTINCT ms.subject) AS n
-                     FROM ms SEMI JOIN pairs p ON p.ecosystem = ms.ecosystem AND p.metric = ms.metric
-                     GROUP BY ALL),
-        stored AS (SELECT d.ecosystem, d.metric, any_value(d.subjects_expected) AS n
-                   FROM family_daily d SEMI JOIN pairs p ON p.ecosystem = d.ecosystem AND p.metric = d.metric
-                   GROUP BY ALL)
-        SELECT p.ecosystem, p.metric FROM pairs p
-        LEFT JOIN expected e ON e.ecosystem = p.ecosystem AND e.metric = p.metric
-        LEFT JOIN stored s ON s.ecosystem = p.ecosystem AND s.metric = p.metric
-        WHERE s.n IS DISTINCT FROM e.n""").fetchall()
-    if not changed:
-        return
-    con.register("_pairs", pa.table({"ecosystem": [r[0] for r in changed], "metric": [r[1] for r in changed]}))
+def _expected_changed(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
+    """The pairs whose expected subjects differ from the stored totals' (a new member series), or that
+    have no total yet: every day of them is recomputed."""
+    con.register("_pairs", pairs)
     try:
-        con.execute(f"""
-            INSERT INTO _scope
-            WITH ms AS ({MEMBER_SERIES})
-            SELECT ms.ecosystem, ms.metric, f.day FROM facts f
-            JOIN ms ON ms.series_id = f.series_id
-            SEMI JOIN _pairs p ON p.ecosystem = ms.ecosystem AND p.metric = ms.metric
-            UNION SELECT d.ecosystem, d.metric, d.day FROM family_daily d
-            SEMI JOIN _pairs p ON p.ecosystem = d.ecosystem AND p.metric = d.metric
-            EXCEPT SELECT ecosystem, metric, day FROM _scope""")
+        return con.sql(f"""
+            WITH ms AS ({MEMBER_SERIES}),
+            expected AS (SELECT ms.ecosystem, ms.metric, count(DISTINCT ms.subject) AS n
+                         FROM ms SEMI JOIN _pairs p ON p.ecosystem = ms.ecosystem AND p.metric = ms.metric
+                         GROUP BY ALL),
+            stored AS (SELECT d.ecosystem, d.metric, any_value(d.subjects_expected) AS n
+                       FROM family_daily d SEMI JOIN _pairs p ON p.ecosystem = d.ecosystem AND p.metric = d.metric
+                       GROUP BY ALL)
+            SELECT p.ecosystem, p.metric FROM _pairs p
+            LEFT JOIN expected e ON e.ecosystem = p.ecosystem AND e.metric = p.metric
+            LEFT JOIN stored s ON s.ecosystem = p.ecosystem AND s.metric = p.metric
+            WHERE s.n IS DISTINCT FROM e.n""").to_arrow_table()
     finally:
         con.unregister("_pairs")
 

@@ -336,46 +336,58 @@ MIGRATIONS.append((12, "facts keyed by series ids; observations becomes a view o
 
 # A fact flagged 'suspect' (warehouse/plausibility.py) is kept out of family totals: its subject
 # counts as not reporting that day.  The family totals are computed by this query, whole or (with
-# {scope} joining the (ecosystem, metric, day) groups a commit touched) in part; the result is the
-# table family_daily, which the view ecosystem_daily shows with the columns it always had.
+# {pairs} choosing (ecosystem, metric) pairs and {days} days) in part; the result is the table
+# family_daily, which the view ecosystem_daily shows with the columns it always had.
 FAMILY_DAILY_SQL = f"""
 WITH mem AS (
     SELECT ecosystem, source, subject, bool_or(role = 'primary') AS is_primary
     FROM memberships WHERE role IN ('primary', 'member')
     GROUP BY ecosystem, source, subject
 ),
-ms AS (   -- the family members' series
-    SELECT s.series_id, m.ecosystem, s.metric, s.subject, s.method, m.is_primary
+ms AS (   -- the family members' series, with integer ids for what the facts are grouped by
+    SELECT s.series_id, m.ecosystem, s.metric, c.aggregation, m.is_primary,
+           dense_rank() OVER (ORDER BY m.ecosystem, s.metric) AS pair_id,
+           dense_rank() OVER (ORDER BY s.subject) AS subject_id,
+           {METHOD_RANK_SQL.replace("method", "s.method")} AS method_rank
     FROM series s JOIN mem m ON m.source = s.source AND m.subject = s.subject
-    WHERE s.method IN ('snapshot', 'derived', 'backfill')
+    JOIN metrics c ON c.metric = s.metric
+    WHERE s.method IN ('snapshot', 'derived', 'backfill') {{pairs}}
+),
+ms2 AS (   -- a subject measured in two sources of one pair (the same package on PyPI and npm) counts once
+    SELECT *, count(*) OVER (PARTITION BY pair_id, method_rank, subject_id) > 1 AS shared FROM ms
 ),
 expected AS (   -- the members that have ever reported the metric (every series has facts)
-    SELECT ecosystem, metric, count(DISTINCT subject) AS n FROM ms GROUP BY ecosystem, metric
+    SELECT pair_id, any_value(ecosystem) AS ecosystem, any_value(metric) AS metric,
+           any_value(aggregation) AS aggregation, count(DISTINCT subject_id) AS n
+    FROM ms GROUP BY pair_id
 ),
-obs AS (
-    SELECT f.day, ms.ecosystem, ms.metric, ms.subject, f.value, ms.method, ms.is_primary
-    FROM facts f JOIN ms ON ms.series_id = f.series_id {{scope}}
-    WHERE (f.flags = '' OR NOT list_contains(string_split(f.flags, ','), 'suspect')) {{bound}}
+facts_ms AS (
+    SELECT f.day, f.value, ms.* FROM facts f JOIN ms2 AS ms ON ms.series_id = f.series_id
+    WHERE (f.flags = '' OR NOT list_contains(string_split(f.flags, ','), 'suspect')) {{days}}
 ),
-best_method AS (   -- one method per (day, ecosystem, metric): nothing counted twice
-    SELECT day, ecosystem, metric, arg_min(method, {METHOD_RANK_SQL}) AS method
-    FROM obs GROUP BY day, ecosystem, metric
+per_subject AS (   -- one row per subject: a shared subject's facts are added up first
+    SELECT day, pair_id, method_rank, value AS total, value AS top,
+           CASE WHEN is_primary THEN value END AS top_primary, CAST(is_primary AS BIGINT) AS primaries
+    FROM facts_ms WHERE NOT shared
+    UNION ALL
+    SELECT day, pair_id, method_rank, sum(value), max(value), max(value) FILTER (WHERE is_primary),
+           count(*) FILTER (WHERE is_primary)
+    FROM facts_ms WHERE shared GROUP BY day, pair_id, method_rank, subject_id
+),
+agg AS (   -- per day, pair and method
+    SELECT day, pair_id, method_rank, sum(total) AS total, max(top) AS top, max(top_primary) AS top_primary,
+           count(*) AS reporting, sum(primaries) AS primaries
+    FROM per_subject GROUP BY day, pair_id, method_rank
+),
+best AS (   -- one method per (day, ecosystem, metric): nothing counted twice
+    SELECT * FROM agg QUALIFY row_number() OVER (PARTITION BY day, pair_id ORDER BY method_rank) = 1
 )
-SELECT o.day, o.ecosystem, o.metric,
-       CASE c.aggregation
-            WHEN 'sum' THEN sum(o.value)
-            WHEN 'max' THEN max(o.value)
-            ELSE max(o.value) FILTER (WHERE o.is_primary) END AS value,
-       count(DISTINCT o.subject) AS subjects_reporting,
-       any_value(e.n) AS subjects_expected,
-       any_value(b.method) AS method
-FROM obs o
-JOIN best_method b ON b.day = o.day AND b.ecosystem = o.ecosystem AND b.metric = o.metric
-                   AND b.method = o.method
-JOIN metrics c ON c.metric = o.metric
-LEFT JOIN expected e ON e.ecosystem = o.ecosystem AND e.metric = o.metric
-GROUP BY o.day, o.ecosystem, o.metric, c.aggregation
-HAVING c.aggregation <> 'primary' OR count(*) FILTER (WHERE o.is_primary) > 0
+SELECT b.day, e.ecosystem, e.metric,
+       CASE e.aggregation WHEN 'sum' THEN b.total WHEN 'max' THEN b.top ELSE b.top_primary END AS value,
+       b.reporting AS subjects_reporting, e.n AS subjects_expected,
+       CASE b.method_rank WHEN 1 THEN 'snapshot' WHEN 2 THEN 'derived' ELSE 'backfill' END AS method
+FROM best b JOIN expected e ON e.pair_id = b.pair_id
+WHERE e.aggregation <> 'primary' OR b.primaries > 0
 """
 FAMILY_DAILY_COLUMNS = "day, ecosystem, metric, value, subjects_reporting, subjects_expected, method"
 
@@ -389,7 +401,7 @@ MIGRATIONS.append((13, "ecosystem_daily materialized: family_daily, refreshed by
         subjects_expected BIGINT,
         method VARCHAR NOT NULL)""",
     f"INSERT INTO family_daily ({FAMILY_DAILY_COLUMNS}) "
-    + FAMILY_DAILY_SQL.format(scope="", bound="") + " ORDER BY o.day, o.ecosystem, o.metric",
+    + FAMILY_DAILY_SQL.format(pairs="", days="") + " ORDER BY b.day, e.ecosystem, e.metric",
     f"CREATE OR REPLACE VIEW ecosystem_daily AS SELECT {FAMILY_DAILY_COLUMNS} FROM family_daily",
 ]))
 

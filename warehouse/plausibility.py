@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from contextlib import suppress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from warehouse.settings import PlausibilitySettings
 LOOKBACK_DAYS = 62  # how far back a touched series' last settled fact is looked for before scanning all
 HAS_SUSPECT = SUSPECT_SQL.format(col="f.flags")
 ADD_FLAG = "CASE WHEN facts.flags = '' THEN 'suspect' ELSE facts.flags || ',suspect' END"
-DROP_FLAG = "array_to_string(list_filter(string_split(facts.flags, ','), x -> x <> 'suspect'), ',')"
+DROP_FLAG = "array_to_string(list_filter(string_split(facts.flags, ','), lambda x: x <> 'suspect'), ',')"
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ def _apply(con: duckdb.DuckDBPyConnection, changes: list[Change]) -> None:
                           AND facts.day BETWEEN ? AND ?""",
                     [min(c.day for c in changes), max(c.day for c in changes)])
     finally:
-        con.unregister("_changes")
+        with suppress(duckdb.Error):  # in an aborted transaction; keep the real error
+            con.unregister("_changes")
 
 
 def describe(con: duckdb.DuckDBPyConnection, changes: Sequence[Change]) -> list[str]:

@@ -264,10 +264,29 @@ def _upsert_state(con: duckdb.DuckDBPyConnection, source: str, state: Mapping[st
                  [source, updated_at.replace(tzinfo=None)])
 
 
+@dataclass
+class Touched:
+    """What a transaction's writes touched, for one refresh of the family totals at its end."""
+
+    series_ids: list[pa.Array] = field(default_factory=list)
+    days: list[pa.Array] = field(default_factory=list)
+
+    def add(self, series_ids: pa.Array, days: pa.Array) -> None:
+        self.series_ids.append(series_ids)
+        self.days.append(days)
+
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.series_ids:
+            family.refresh(con, pa.concat_arrays(self.series_ids), pa.concat_arrays(self.days))
+        self.series_ids, self.days = [], []
+
+
 def write_facts(con: duckdb.DuckDBPyConnection, observations: Union[TableLike, KeyedFacts], run_id: str,
-                collected_at: dt.datetime, rules: PlausibilitySettings | None = None) -> tuple[int, list[str]]:
-    """Store observations as facts, judge the levels they touch and refresh the family totals they
-    touch (in the caller's transaction); return the facts written and the lines of new suspect facts."""
+                collected_at: dt.datetime, rules: PlausibilitySettings | None = None,
+                touched: Touched | None = None) -> tuple[int, list[str]]:
+    """Store observations as facts and judge the levels they touch, in the caller's transaction; the
+    family totals they touch are refreshed now, or added to ``touched`` for one refresh later.
+    Return the facts written and one line per fact newly flagged suspect."""
     batch = facts.keyed(observations)
     if batch.num_rows == 0:
         return 0, []
@@ -275,22 +294,22 @@ def write_facts(con: duckdb.DuckDBPyConnection, observations: Union[TableLike, K
     rules = rules or PlausibilitySettings()
     plausibility.remember(con, rules)
     changes = plausibility.check(con, written, rules)
-    touched = written.select(["series_id", "day"])
+    mine = Touched() if touched is None else touched
+    mine.add(written["series_id"].combine_chunks(), written["day"].combine_chunks())
     if changes:
-        touched = pa.concat_tables([touched, pa.table({
-            "series_id": pa.array([c.series_id for c in changes], pa.int32()),
-            "day": pa.array([c.day for c in changes], pa.date32())})])
-    family.refresh(con, touched)
+        mine.add(pa.array([c.series_id for c in changes], pa.int32()), pa.array([c.day for c in changes], pa.date32()))
+    if touched is None:
+        mine.refresh(con)
     return written.num_rows, plausibility.describe(con, changes)
 
 
 def write(con: duckdb.DuckDBPyConnection, rows: Rows, run_id: str, day: dt.date,
           collected_at: dt.datetime | None = None, rules: PlausibilitySettings | None = None,
-          suspects: list[str] | None = None) -> int:
+          suspects: list[str] | None = None, touched: Touched | None = None) -> int:
     """Write one source's rows inside the caller's transaction; return the rows written.  Lines naming
-    the facts this write flagged suspect are added to ``suspects``."""
+    the facts this write flagged suspect are added to ``suspects``; see write_facts for ``touched``."""
     at = collected_at or dt.datetime.now(dt.UTC)
-    n, flagged = write_facts(con, rows.observations, run_id, at, rules)
+    n, flagged = write_facts(con, rows.observations, run_id, at, rules, touched)
     if suspects is not None:
         suspects += flagged
     _upsert_subjects(con, rows.subjects, day)
@@ -341,13 +360,16 @@ def commit(con: duckdb.DuckDBPyConnection, items: Sequence[Item], rules: Plausib
     """Write rows and their run records in one transaction; all or nothing.  Each run record's
     ``suspects`` lists the facts its rows flagged suspect."""
     total = 0
+    touched = Touched()
     with transaction(con):
         for rows, rec in items:
             if rows is not None:
                 rec.suspects = []
-                rec.rows_written = write(con, rows, rec.run_id, rec.day, rules=rules, suspects=rec.suspects)
+                rec.rows_written = write(con, rows, rec.run_id, rec.day, rules=rules, suspects=rec.suspects,
+                                         touched=touched)
                 total += rec.rows_written
             write_run(con, rec)
+        touched.refresh(con)
     return total
 
 
