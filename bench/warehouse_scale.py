@@ -117,12 +117,11 @@ def load(cfg, n_rows: int, subjects: int, scratch: Path) -> dict:
                    method VARCHAR, flags VARCHAR, run_id VARCHAR, collected_at TIMESTAMP)""")
     commit_s = raw_s = 0.0
     loaded = 0
-    last = None
     for first, bs in chunks(n_rows, subjects, max(1, 1_000_000 // subjects)):
         commit_s += commit(con, bs, f"bench-{first}")
         raw_s += raw_append(raw, bs)
         loaded += sum(len(b.facts()[0]) for b in bs)
-        last = first + len(bs[0].facts()[0]) // (subjects // len(METRICS)) - 1
+    last = n_rows // subjects - 1  # the last day loaded, collected again
     raw.close()
     (scratch / "raw-append.duckdb").unlink()
     rerun_s = commit(con, batches(subjects, last, 1), "bench-rerun")

@@ -147,8 +147,8 @@ VIEW_BASES = {
     "best_observations": "facts (series_id, day, value, flags, run_id, collected_at)",
     "ecosystem_daily": "facts; the family totals (table family_daily) are recomputed from facts by every write",
 }
-WRITE_TARGET = re.compile(r"\b(?:DELETE\s+FROM|UPDATE|INSERT\s+(?:OR\s+\w+\s+)?INTO)\s+(?:\w+\.)?\"?(\w+)",
-                          re.IGNORECASE)
+WRITE_TARGET = re.compile(r"\b(?:DELETE\s+FROM|UPDATE|INSERT\s+(?:OR\s+\w+\s+)?INTO|TRUNCATE(?:\s+TABLE)?"
+                          r"|COPY|(?:DROP|ALTER)\s+TABLE(?:\s+IF\s+EXISTS)?)\s+(?:\w+\.)?\"?(\w+)", re.IGNORECASE)
 
 
 def sql_error(exc: Exception, write: bool, query: str = "") -> str:
