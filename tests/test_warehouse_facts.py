@@ -239,3 +239,13 @@ def test_as_of_sees_the_flag_as_it_stood_then(cfg):
         mem.close()
     finally:
         con.close()
+
+
+def test_a_collapse_after_a_long_gap_is_judged_against_the_last_value_before_it(cfg):
+    b = Batch("github")
+    b.add(D("2023-01-01"), *STARS, 1000)
+    for i in range(5):
+        b.add(D("2023-04-01") + dt.timedelta(days=i), *CPP, 100 + i)
+    commit(cfg, b, day=D("2023-04-05"))
+    recs = daily(cfg, "2023-04-06", 0, 106)  # the repository's first value in three months, and it is zero
+    assert recs[0].suspects and "meta-llama/llama" in recs[0].suspects[0]

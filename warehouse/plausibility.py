@@ -112,7 +112,8 @@ def _window(con: duckdb.DuckDBPyConnection, starts: pa.Table, rules: Plausibilit
                        lag(f.value) OVER (PARTITION BY f.series_id ORDER BY f.day) AS prev
                 FROM facts f JOIN _starts t ON t.series_id = f.series_id
                 WHERE f.day >= coalesce(t.start, DATE '0001-01-01')
-                  AND f.day >= (SELECT coalesce(min(start), DATE '0001-01-01') FROM _starts)),
+                  AND f.day >= (SELECT CASE WHEN bool_or(start IS NULL) THEN DATE '0001-01-01'
+                                            ELSE min(start) END FROM _starts)),
             cand AS (SELECT DISTINCT series_id FROM w
                      WHERE sus OR (NOT fixed AND prev > 0 AND prev >= $min
                                    AND (value <= 0 OR value < prev * (1 - $share))))
