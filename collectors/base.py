@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
@@ -52,16 +53,17 @@ class Membership:
     role: str  # primary | member | tracked | item
 
 
-def _empty_columns() -> dict[str, list[Any]]:
-    return {name: [] for name in OBSERVATION_COLUMNS}
+FactKey = tuple[str, str, str, str]  # (metric, subject, method, flags)
+EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
 @dataclass
 class Batch:
     """Everything one collector learnt in one run or one backfill window.
 
-    The observations are kept as columns (one list per name in OBSERVATION_COLUMNS, appended by
-    ``add``), so writing a batch builds no object per fact.
+    The observations are kept as columns: day, value and a key code per fact, where the code stands
+    for the fact's (metric, subject, method, flags) — so writing a batch builds no object per fact and
+    handles each distinct string once (``facts()``).
     """
 
     source: str
@@ -77,27 +79,52 @@ class Batch:
     # set when the source stayed idle on purpose (e.g. its token is not set): one line saying how to
     # enable it; the run is ok, never a failure
     skipped: str = ""
-    _columns: dict[str, list[Any]] = field(default_factory=_empty_columns, repr=False)
+    _days: array = field(default_factory=lambda: array("i"), repr=False)  # days since 1970-01-01
+    _codes: array = field(default_factory=lambda: array("i"), repr=False)
+    _values: array = field(default_factory=lambda: array("d"), repr=False)
+    _keys: dict[FactKey, int] = field(default_factory=dict, repr=False)
+
+    def _code(self, key: FactKey) -> int:
+        code = self._keys.get(key)
+        if code is None:
+            code = self._keys[key] = len(self._keys)
+        return code
 
     def add(self, day: dt.date, metric: str, subject: str, value: float | int | None,
             method: str = "snapshot", flags: str = "") -> None:
         if value is None:
             return
-        for name, v in zip(OBSERVATION_COLUMNS, (day, self.source, metric, subject, float(value), method, flags)):
-            self._columns[name].append(v)
+        self._codes.append(self._code((metric, subject, method, flags)))
+        self._days.append(day.toordinal() - EPOCH)
+        self._values.append(float(value))
+
+    def facts(self) -> tuple[array, array, array, list[FactKey]]:
+        """(days since 1970-01-01, key codes, values, keys in code order): the batch's own arrays, read only."""
+        return self._days, self._codes, self._values, list(self._keys)
+
+    def _dates(self) -> list[dt.date]:
+        return [dt.date.fromordinal(d + EPOCH) for d in self._days]
 
     def columns(self) -> dict[str, list[Any]]:
-        """The observations as columns, name -> values in the order added (the batch's own lists: read only)."""
-        return dict(self._columns)
+        """The observations as columns, name -> values in the order added (a copy)."""
+        keys = list(self._keys)
+        rows = [keys[c] for c in self._codes]
+        return {"day": self._dates(), "source": [self.source] * len(rows), "metric": [k[0] for k in rows],
+                "subject": [k[1] for k in rows], "value": list(self._values), "method": [k[2] for k in rows],
+                "flags": [k[3] for k in rows]}
 
     @property
     def observations(self) -> list[Observation]:
         """The observations one by one (a copy, for reading; ``add`` is how a fact goes in)."""
-        return [Observation(*row) for row in zip(*self._columns.values())]
+        keys = list(self._keys)
+        return [Observation(d, self.source, keys[c][0], keys[c][1], v, keys[c][2], keys[c][3])
+                for d, c, v in zip(self._dates(), self._codes, self._values)]
 
     def extend(self, other: "Batch") -> None:
-        for name, values in other._columns.items():
-            self._columns[name] += values
+        remap = [self._code(k) for k in other._keys]
+        self._codes.extend(remap[c] for c in other._codes)
+        self._days += other._days
+        self._values += other._values
         self.subjects += other.subjects
         for k, rows in other.tables.items():
             self.tables.setdefault(k, []).extend(rows)

@@ -21,8 +21,8 @@ import duckdb
 
 from dashboards import freshness
 from dashboards.settings import BoardStatement, SiteFamily
-from warehouse import db
-from warehouse.metrics import METRICS
+from warehouse import db, store
+from warehouse.metrics import METHOD_RANK_SQL, METRICS
 from warehouse.settings import StorageSettings
 from warehouse.store import EventRow
 
@@ -32,6 +32,23 @@ RECENT_DAYS = 90  # ...except the most recent days, kept day by day so daily run
 TOP_SUBJECTS = 10
 PACKAGE_SOURCES = ("pypi", "npm")
 BEST = "SELECT * FROM best_observations WHERE day <= $cutoff"  # one method per day, source, metric, subject
+# The best facts of chosen series (a CTE ``ids`` of series ids): the row-level read is only theirs.
+BEST_OF = """SELECT f.day, s.source, s.metric, s.subject, f.value, s.method, f.flags, f.run_id, f.collected_at
+    FROM best_facts f JOIN series s ON s.series_id = f.series_id
+    WHERE f.day <= $cutoff AND f.series_id IN (SELECT series_id FROM {ids})"""
+# Each (source, metric, subject)'s latest best value: found per series id on integers, then named.
+LATEST = f"""latest AS (
+    SELECT s.source, s.metric, s.subject, l.day, l.value FROM (
+        SELECT series_id, max(day) AS day, arg_max(value, day) AS value FROM facts WHERE day <= $cutoff
+        GROUP BY series_id) l
+    JOIN series s ON s.series_id = l.series_id WHERE s.method IN ('snapshot', 'derived', 'backfill')
+    QUALIFY row_number() OVER (PARTITION BY s.source, s.metric, s.subject
+                               ORDER BY l.day DESC, {METHOD_RANK_SQL}) = 1)"""
+# Facts summed up per series id first (integers only), then named: rows, first and last day, last collection.
+PER_SERIES = """(SELECT s.source, s.metric, s.method, f.* FROM (
+    SELECT series_id, count(*) AS rows, min(day) AS first_day, max(day) AS last_day,
+           max(collected_at) AS collected_at FROM facts WHERE day <= ? GROUP BY series_id) f
+    JOIN series s ON s.series_id = f.series_id)"""
 
 
 def _plain(v: Any) -> Any:
@@ -103,6 +120,8 @@ def snapshot(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> duckdb.DuckDBPyC
         if not left or len(left) == len(views):
             break
         views = left
+    if "facts" in tables:  # suspect flags and family totals as the facts collected by then imply them
+        store.recompute(mem)
     return mem
 
 
@@ -181,9 +200,8 @@ def _read(r: Reader, data: SiteData) -> None:
     _read_config(r, data)
     for m in r.rows("SELECT metric, unit, kind, aggregation, description FROM metrics"):
         data.metrics.setdefault(m["metric"], m)
-    spans = r.rows("""SELECT metric, datediff('day', min(day), max(day)) AS span FROM observations
-                      WHERE day <= ? AND method IN ('snapshot', 'derived', 'backfill') GROUP BY metric""",
-                   [cutoff])
+    spans = r.rows(f"""SELECT metric, datediff('day', min(first_day), max(last_day)) AS span FROM {PER_SERIES}
+                       WHERE method IN ('snapshot', 'derived', 'backfill') GROUP BY metric""", [cutoff])
     data.weekly = {x["metric"] for x in spans if x["span"] > DAILY_SPAN_LIMIT}
     recent = cutoff - dt.timedelta(days=RECENT_DAYS)
     recent -= dt.timedelta(days=recent.weekday())  # a Monday: whole weeks before it, days after
@@ -209,8 +227,8 @@ def _read(r: Reader, data: SiteData) -> None:
             SELECT day, period, rank, repo, description, language, stars, period_stars FROM trending
             WHERE day = (SELECT max(day) FROM trending WHERE day <= ?) ORDER BY period, rank LIMIT 50""",
                                [cutoff])
-    fresh = r.rows("""SELECT max(day) AS last_day, max(collected_at) AS collected_at FROM observations
-                      WHERE method <> 'reference' AND day <= ?""", [cutoff])
+    fresh = r.rows(f"""SELECT max(last_day) AS last_day, max(collected_at) AS collected_at FROM {PER_SERIES}
+                       WHERE method <> 'reference'""", [cutoff])
     data.freshness = fresh[0] if fresh else {}
     data.health = _health(r, cutoff)
     data.collected = freshness.metrics_collected(r.rows, cutoff)
@@ -251,14 +269,20 @@ def _family_daily(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
 def _top_subjects(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
     """Each family's TOP_SUBJECTS subjects per metric (by latest value), per bucket."""
     return r.rows(f"""
-        WITH b AS ({BEST}),
+        WITH {LATEST},
+        top AS (SELECT DISTINCT m.ecosystem, l.metric, l.source, l.subject, l.value AS v FROM latest l
+                JOIN (SELECT DISTINCT ecosystem, source, subject FROM memberships) m
+                  ON m.source = l.source AND m.subject = l.subject
+                JOIN metrics c ON c.metric = l.metric
+                QUALIFY row_number() OVER (PARTITION BY m.ecosystem, l.metric ORDER BY l.value DESC, l.subject)
+                    <= {TOP_SUBJECTS}),
+        ids AS (SELECT s.series_id FROM series s SEMI JOIN top t
+                ON t.source = s.source AND t.subject = s.subject AND t.metric = s.metric),
+        b AS ({BEST_OF.format(ids="ids")}),
         mem AS (SELECT DISTINCT ecosystem, source, subject, role FROM memberships),
         j AS (SELECT b.*, m.ecosystem, m.role, c.kind, {_bucket_sql("b.day", "b.metric", "c.kind")} AS bucket
               FROM b JOIN mem m ON m.source = b.source AND m.subject = b.subject
-              JOIN metrics c ON c.metric = b.metric),
-        latest AS (SELECT ecosystem, metric, source, subject, arg_max(value, day) AS v FROM j GROUP BY ALL),
-        top AS (SELECT * FROM latest QUALIFY row_number() OVER (
-                    PARTITION BY ecosystem, metric ORDER BY v DESC, subject) <= {TOP_SUBJECTS})
+              JOIN metrics c ON c.metric = b.metric)
         SELECT j.bucket AS day, j.ecosystem, j.metric, j.source, j.subject, any_value(j.role) AS role,
                CAST(CASE WHEN any_value(j.kind) = 'flow' THEN sum(j.value) ELSE arg_max(j.value, j.day) END
                     AS DOUBLE) AS value,
@@ -271,8 +295,11 @@ def _top_subjects(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
 def _packages(r: Reader, cutoff: dt.date) -> list[dict[str, Any]]:
     """Package downloads per week, family and registry."""
     return r.rows(f"""
-        WITH b AS ({BEST}),
-        mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships WHERE role IN ('primary', 'member'))
+        WITH mem AS (SELECT DISTINCT ecosystem, source, subject FROM memberships
+                     WHERE role IN ('primary', 'member')),
+        ids AS (SELECT s.series_id FROM series s SEMI JOIN mem m ON m.source = s.source AND m.subject = s.subject
+                WHERE s.metric = 'downloads_day' AND s.source IN {PACKAGE_SOURCES}),
+        b AS ({BEST_OF.format(ids="ids")})
         SELECT CAST(date_trunc('week', b.day) AS DATE) AS day, m.ecosystem, b.source,
                CAST(sum(b.value) AS DOUBLE) AS value, arg_max(b.method, b.day) AS method,
                count(DISTINCT b.day) AS days, count(DISTINCT b.subject) AS packages
@@ -316,9 +343,7 @@ def _star_history(r: Reader, named: dict[str, Any]) -> list[dict[str, Any]]:
 def _subject_table(r: Reader, cutoff: dt.date) -> list[dict[str, Any]]:
     """Every member of every family with the latest stored value of each of its metrics."""
     return r.rows(f"""
-        WITH b AS ({BEST}),
-        last AS (SELECT source, subject, metric, arg_max(value, day) AS value, max(day) AS day
-                 FROM b GROUP BY ALL)
+        WITH {LATEST.replace("latest AS", "last AS")}
         SELECT m.ecosystem, m.source, m.subject, m.role, s.kind, s.canonical, l.metric,
                CAST(l.value AS DOUBLE) AS value, l.day
         FROM memberships m LEFT JOIN subjects s ON s.source = m.source AND s.subject = m.subject
@@ -397,9 +422,9 @@ def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
                          FROM ecosystem_daily WHERE day <= ?
                          QUALIFY row_number() OVER (PARTITION BY ecosystem, metric ORDER BY day DESC) = 1
                          ORDER BY ecosystem, metric""", [cutoff])
-    per_metric = r.rows("""SELECT source, metric, method, count(*) AS rows, min(day) AS first_day,
-                           max(day) AS last_day FROM observations WHERE day <= ? GROUP BY ALL ORDER BY ALL""",
-                        [cutoff])
+    per_metric = r.rows(f"""SELECT source, metric, method, CAST(sum(rows) AS BIGINT) AS rows,
+                            min(first_day) AS first_day, max(last_day) AS last_day FROM {PER_SERIES}
+                            GROUP BY ALL ORDER BY ALL""", [cutoff])
     unrebuilt = r.rows("""SELECT day, collector, source, reason FROM gaps WHERE day <= ?
                           ORDER BY day DESC LIMIT 30""", [cutoff]) if r.has_table("gaps") else []
     return {"runs": last, "sources": fresh, "reference_day": freshness.reference_day(r.rows, cutoff),

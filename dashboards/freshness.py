@@ -19,8 +19,25 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import duckdb
+
 RowsFn = Callable[[str, list[Any]], list[dict[str, Any]]]
 FAR = "9999-12-31"  # no cutoff
+# Facts summed per series first (a small table), then joined to the series' names: no row-level join of
+# every fact.  A warehouse not yet migrated to series ids is read through the ``observations`` view.
+PER_SERIES = """(SELECT s.source, s.metric, s.method, f.rows, f.first_day, f.last_day FROM (
+    SELECT series_id, count(*) AS rows, min(day) AS first_day, max(day) AS last_day FROM facts
+    WHERE day <= CAST(? AS DATE) GROUP BY series_id) f JOIN series s ON s.series_id = f.series_id)"""
+PER_ROW = """(SELECT source, metric, method, 1 AS rows, day AS first_day, day AS last_day FROM observations
+    WHERE day <= CAST(? AS DATE))"""
+
+
+def _spans(rows: RowsFn, select: str, cutoff: dt.date | str | None) -> list[dict[str, Any]]:
+    """``select`` (with ``{t}`` for the per-series table) over the facts up to the cutoff."""
+    try:
+        return rows(select.format(t=PER_SERIES), [_cut(cutoff)])
+    except duckdb.CatalogException:
+        return rows(select.format(t=PER_ROW), [_cut(cutoff)])
 
 
 def _cut(cutoff: dt.date | str | None) -> str:
@@ -34,17 +51,15 @@ def reference_day(rows: RowsFn, cutoff: dt.date | str | None = None) -> str | No
                [_cut(cutoff)])
     if got and got[0]["day"]:
         return str(got[0]["day"])
-    got = rows("""SELECT CAST(max(day) AS VARCHAR) AS day FROM observations
-                  WHERE method <> 'reference' AND day <= CAST(? AS DATE)""", [_cut(cutoff)])
+    got = _spans(rows, "SELECT CAST(max(last_day) AS VARCHAR) AS day FROM {t} WHERE method <> 'reference'", cutoff)
     return str(got[0]["day"]) if got and got[0]["day"] else None
 
 
 def source_freshness(rows: RowsFn, cutoff: dt.date | str | None = None) -> list[dict[str, Any]]:
     """Per source: last day reported, rows, days behind the reference day."""
     ref = reference_day(rows, cutoff)
-    fresh = rows("""SELECT source, CAST(max(day) AS VARCHAR) AS last_day, count(*) AS rows FROM observations
-                    WHERE method <> 'reference' AND day <= CAST(? AS DATE) GROUP BY source ORDER BY source""",
-                 [_cut(cutoff)])
+    fresh = _spans(rows, """SELECT source, CAST(max(last_day) AS VARCHAR) AS last_day, CAST(sum(rows) AS BIGINT)
+                            AS rows FROM {t} WHERE method <> 'reference' GROUP BY source ORDER BY source""", cutoff)
     for r in fresh:
         r["days_behind"] = (dt.date.fromisoformat(ref) - dt.date.fromisoformat(r["last_day"])).days if ref else None
     return fresh
@@ -52,10 +67,9 @@ def source_freshness(rows: RowsFn, cutoff: dt.date | str | None = None) -> list[
 
 def metrics_collected(rows: RowsFn, cutoff: dt.date | str | None = None) -> dict[str, dict[str, Any]]:
     """Per metric with data: rows, first and last day (reference figures left out)."""
-    got = rows("""SELECT metric, count(*) AS rows, CAST(min(day) AS VARCHAR) AS first_day,
-                         CAST(max(day) AS VARCHAR) AS last_day
-                  FROM observations WHERE method <> 'reference' AND day <= CAST(? AS DATE)
-                  GROUP BY metric""", [_cut(cutoff)])
+    got = _spans(rows, """SELECT metric, CAST(sum(rows) AS BIGINT) AS rows, CAST(min(first_day) AS VARCHAR)
+                          AS first_day, CAST(max(last_day) AS VARCHAR) AS last_day
+                          FROM {t} WHERE method <> 'reference' GROUP BY metric""", cutoff)
     return {r["metric"]: r for r in got}
 
 

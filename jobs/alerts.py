@@ -29,6 +29,10 @@ def summary(outcome: Outcome, day: dt.date, config_path: str) -> str:
             f"(config {config_path})")
     lines = [head]
     lines += [f"  {r.collector}: {r.status} — {r.error}" for r in bad]
+    if outcome.suspects:
+        lines += ["", f"{len(outcome.suspects)} value(s) flagged suspect (an implausible fall, kept out of "
+                      "family totals until a later day confirms it):"]
+        lines += [f"  {line}" for line in outcome.suspects]
     lines += ["", "all sources:"] + [f"  {line}" for line in outcome.lines]
     if outcome.spooled:
         lines.append(f"rows spooled to {outcome.spooled} (merged on the next run)")
@@ -36,14 +40,16 @@ def summary(outcome: Outcome, day: dt.date, config_path: str) -> str:
 
 
 def maybe_alert(cfg: Config, outcome: Outcome, day: dt.date) -> bool | None:
-    """Run the alert command when the run had failures; True/False = it ran ok/failed, None = not run."""
+    """Run the alert command when the run had failures or flagged a value suspect; True/False = it ran
+    ok/failed, None = not run."""
     command = (cfg.alerts.command or "").strip()
     # A run stopped by SIGTERM (a service being stopped) is not a failure worth a message.
     failed = [r.collector for r in outcome.records if r.status in ("failed", "partial")]
-    if not command or not failed:
+    if not command or not (failed or outcome.suspects):
         return None
     text = summary(outcome, day, str(cfg.path))
-    env = {**os.environ, "ECOTREND_DAY": day.isoformat(), "ECOTREND_FAILED": ",".join(failed)}
+    env = {**os.environ, "ECOTREND_DAY": day.isoformat(), "ECOTREND_FAILED": ",".join(failed),
+           "ECOTREND_SUSPECT": str(len(outcome.suspects))}
     try:
         # The command is the user's own shell line from their config file, as cron would run it.
         proc = subprocess.run(command, check=False, shell=True, input=text, text=True, env=env, cwd=cfg.base_dir,

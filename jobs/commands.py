@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import shutil
 import sys
 import time
@@ -18,7 +19,7 @@ from jobs import runner
 from jobs.config import Config
 from jobs.output import render
 from dashboards import freshness
-from warehouse import db, store
+from warehouse import db, facts, store
 from warehouse.metrics import BY_NAME
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -117,7 +118,7 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
     if not query.strip().strip(";").strip():
         raise UsageError("sql: the query is empty")
     if write:
-        con = store.open_writer(cfg.storage, say=say)
+        con = store.open_writer(cfg.storage, say=say, rules=cfg.plausibility)
     else:
         con = db.connect(cfg.database, read_only=True, wait_seconds=cfg.storage.lock_wait_seconds, say=say)
         # Read-only means no file is written at all: COPY TO / EXPORT / ATTACH could otherwise drop
@@ -128,28 +129,40 @@ def cmd_sql(cfg: Config, query: str, fmt: str, write: bool) -> int:
         cur = con.execute(query)
         if cur is None:
             raise UsageError("sql: no SQL statement in the query")
-        if cur.description is None:
-            print("ok")
-            return EXIT_OK
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        columns = [d[0] for d in cur.description] if cur.description is not None else []
+        rows = cur.fetchall() if columns else []
+        if write:  # facts or memberships may have changed by hand: the family totals follow
+            store.after_manual_write(con)
     except duckdb.Error as exc:
-        raise CommandError(sql_error(exc, write)) from None
+        raise CommandError(sql_error(exc, write, query)) from None
     finally:
         con.close()
-    print(render(columns, rows, fmt))
+    print(render(columns, rows, fmt) if columns else "ok")
     return EXIT_OK
 
 
 SQL_HINTS = ("Did you mean", "Candidate bindings")  # DuckDB's suggestion lines, kept under the error
+# The views of the query contract, and where a write meant for one has to go instead.
+VIEW_BASES = {
+    "observations": "facts (series_id, day, value, flags, run_id, collected_at; series names each series_id), "
+                    "e.g. DELETE FROM facts WHERE series_id IN (SELECT series_id FROM series WHERE subject = '…')",
+    "best_observations": "facts (series_id, day, value, flags, run_id, collected_at)",
+    "ecosystem_daily": "facts; the family totals (table family_daily) are recomputed from facts by every write",
+}
+WRITE_TARGET = re.compile(r"\b(?:DELETE\s+FROM|UPDATE|INSERT\s+(?:OR\s+\w+\s+)?INTO|TRUNCATE(?:\s+TABLE)?"
+                          r"|COPY|(?:DROP|ALTER)\s+TABLE(?:\s+IF\s+EXISTS)?)\s+(?:\w+\.)?\"?(\w+)", re.IGNORECASE)
 
 
-def sql_error(exc: Exception, write: bool) -> str:
-    """DuckDB's error as its first line plus its hint lines ("Did you mean …", "Candidate bindings: …")."""
+def sql_error(exc: Exception, write: bool, query: str = "") -> str:
+    """DuckDB's error as its first line plus its hint lines ("Did you mean …", "Candidate bindings: …");
+    a write meant for a view names the base table to use."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()] or [type(exc).__name__]
     first = lines[0]
-    if not write and ("read-only" in first or "read only" in first or "disabled by configuration" in first
-                      or "configuration has been locked" in first):
+    views = [m.group(1).lower() for m in WRITE_TARGET.finditer(query) if m.group(1).lower() in VIEW_BASES]
+    if views and ("base table" in first or "is not an table" in first or "is not a table" in first):
+        first += f" ({views[0]} is a view: write to the base table {VIEW_BASES[views[0]]})"
+    if not write and (views or "read-only" in first or "read only" in first
+                      or "disabled by configuration" in first or "configuration has been locked" in first):
         first += " (the warehouse is opened read-only; add --write to change it)"
     hints = [f"  {ln}" for ln in lines[1:] if ln.startswith(SQL_HINTS)]
     return "\n".join([f"SQL error: {first}", *hints])
@@ -194,6 +207,7 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
                              any_value(reason) AS reason FROM gaps GROUP BY day ORDER BY day DESC""")
         except duckdb.CatalogException:  # a warehouse from before migration 7
             unrebuilt = []
+        integrity, suspects = _fact_checks(con, q)
         from collectors.arena import status_section
 
         arena = status_section(cfg.collector_settings(), q)  # unmapped licenses and model names on the Arena boards
@@ -202,7 +216,22 @@ def status_data(cfg: Config, today: dt.date) -> dict[str, Any]:
     return {"warehouse": str(cfg.database), "exists": True, "today": today.isoformat(), "runs": last,
             "reference_day": reference, "last_run_days_ago": freshness.days_ago(reference, today),
             "not_collected": missing, "sources": fresh, "metrics": metrics, "failures": failures,
-            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt, "arena": arena}
+            "gaps": [g["day"] for g in gaps], "gaps_recorded": unrebuilt, "arena": arena,
+            "integrity": integrity, "suspects": suspects}
+
+
+def _fact_checks(con: duckdb.DuckDBPyConnection, q: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Keys held twice (only a hand-made write can do that) and the facts flagged suspect now."""
+    try:
+        n, examples = facts.duplicates(con)
+    except duckdb.CatalogException:  # a warehouse from before migration 12
+        return {"duplicate_keys": 0, "examples": []}, []
+    integrity = {"duplicate_keys": n, "examples": [[v.isoformat() if isinstance(v, dt.date) else v for v in r]
+                                                   for r in examples]}
+    suspects = q(f"""SELECT f.day, s.source, s.metric, s.subject, f.value, f.collected_at FROM facts f
+                     JOIN series s ON s.series_id = f.series_id WHERE {facts.SUSPECT_SQL.format(col="f.flags")}
+                     ORDER BY f.day DESC, s.source, s.metric, s.subject LIMIT 100""")
+    return integrity, suspects
 
 
 def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
@@ -238,6 +267,7 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
         print("\nmissed days not reconstructable (recorded by catch-up):")
         print(render(["day", "collectors", "reason"], [tuple(r.values()) for r in data["gaps_recorded"]],
                      "table"))
+    _print_fact_checks(data)
     arena = data.get("arena") or {}
     if arena.get("unmapped_licenses"):
         print("\nArena licenses not in [arena.licenses] (open_weights/commercial_use unknown):")
@@ -249,6 +279,18 @@ def cmd_status(cfg: Config, today: dt.date, as_json: bool) -> int:
         print(render(["model", "last_day", "best_score"], [tuple(r.values()) for r in arena["unmapped_models"]],
                      "table"))
     return EXIT_OK
+
+
+def _print_fact_checks(data: dict[str, Any]) -> None:
+    integrity = data.get("integrity") or {}
+    if integrity.get("duplicate_keys"):
+        print(f"\nintegrity violation: {integrity['duplicate_keys']} (series, day) keys held more than once "
+              "(a hand-made write to facts?); examples:")
+        print(render(["day", "source", "metric", "subject", "method", "copies"], integrity["examples"], "table"))
+    if data.get("suspects"):
+        print("\nsuspect facts (kept out of family totals until a later day confirms them):")
+        print(render(["day", "source", "metric", "subject", "value", "collected_at"],
+                     [tuple(r.values()) for r in data["suspects"]], "table"))
 
 
 def cmd_export(cfg: Config, to: Path) -> int:

@@ -22,7 +22,7 @@ from collectors.settings import (ArenaSettings, Family, GithubSettings, HttpSett
                                  ModelscopeSettings, NpmSettings, OllamaSettings, OpenrouterSettings,
                                  PypiSettings, ReplicateSettings, Settings)
 from dashboards.settings import SiteSettings
-from warehouse.settings import StorageSettings
+from warehouse.settings import PlausibilitySettings, StorageSettings
 from warehouse.store import EcosystemRow, EventRow
 
 DEFAULT_CONFIG = "ecotrend.toml"
@@ -72,7 +72,7 @@ SECTIONS: dict[str, type] = {
     "huggingface": HuggingfaceSettings, "pypi": PypiSettings, "npm": NpmSettings,
     "schedule": ScheduleSettings, "alerts": AlertSettings, "arena": ArenaSettings,
     "modelscope": ModelscopeSettings, "openrouter": OpenrouterSettings, "ollama": OllamaSettings,
-    "replicate": ReplicateSettings,
+    "replicate": ReplicateSettings, "plausibility": PlausibilitySettings,
 }
 SECTION_KEYS: dict[str, set[str]] = {sec: {f.name for f in dataclasses.fields(cls)} for sec, cls in SECTIONS.items()}
 
@@ -94,6 +94,7 @@ class Config:
     openrouter: OpenrouterSettings
     ollama: OllamaSettings
     replicate: ReplicateSettings
+    plausibility: PlausibilitySettings
     ecosystems: tuple[Family, ...]
     events: tuple[Event, ...]
 

@@ -28,6 +28,7 @@ from jobs import history
 from jobs.config import Config
 from jobs.lock import RunLock, lock_path
 from warehouse import db, store
+from warehouse.facts import KeyedFacts
 
 log = logging.getLogger("ecotrend")
 
@@ -45,6 +46,11 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return any(r.status in ("failed", "partial", "interrupted") for r in self.records)
+
+    @property
+    def suspects(self) -> list[str]:
+        """Facts this command's commits flagged suspect, one line each (collector: day source metric …)."""
+        return [f"{r.collector}: {line}" for r in self.records for line in r.suspects]
 
     @property
     def interrupted(self) -> bool:
@@ -125,15 +131,15 @@ def run_lock(cfg: Config, lock_wait: float | None = None) -> RunLock:
 
 def rows_of(batch: Batch) -> store.Rows:
     """What the warehouse writes of a collector's batch: its observation columns, subjects, tables, state."""
-    return store.Rows(batch.source, batch.columns(), [asdict(s) for s in batch.subjects], batch.tables,
-                      batch.state)
+    return store.Rows(batch.source, KeyedFacts.from_lists(batch.source, *batch.facts()),
+                      [asdict(s) for s in batch.subjects], batch.tables, batch.state)
 
 
 def save(cfg: Config, items: Sequence[store.Item], outcome: Outcome, say: Callable[[str], None],
          sync: bool = True) -> None:
     """Commit, or spool when the warehouse stays locked past its bound. Never drops rows."""
     try:
-        con = store.open_writer(cfg.storage, say=say)
+        con = store.open_writer(cfg.storage, say=say, rules=cfg.plausibility)
     except db.WarehouseLocked as exc:
         path = store.spool(cfg.storage, items)
         outcome.spooled = str(path)
@@ -144,7 +150,7 @@ def save(cfg: Config, items: Sequence[store.Item], outcome: Outcome, say: Callab
             store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(), all_memberships(cfg))
             # we hold the run lock: a 'running' row of another run belongs to a process that died
             store.close_stale_runs(con, {rec.run_id for _, rec in items})
-        store.commit(con, items)
+        store.commit(con, items, cfg.plausibility)
     except duckdb.Error as exc:
         # the commit rolled back; the collected rows are kept on disk rather than lost
         path = store.spool(cfg.storage, items)
@@ -257,7 +263,7 @@ def _collect_all(s: Session, ctx: Context, names: Iterable[str], mode: str) -> O
         items.append((None if batch is None else rows_of(batch), rec))
         outcome.records.append(rec)
     save(s.cfg, items, outcome, s.say)
-    outcome.lines = status_lines(outcome.records)
+    outcome.lines = status_lines(outcome.records) + suspect_lines(outcome)
     return outcome
 
 
@@ -309,6 +315,7 @@ def _backfill_one(s: Session, ctx: Context, c: BackfillCollector, name: str, win
             # config and stale runs are synced with the first window, not with every one
             save(s.cfg, [(rows_of(batch), wrec)], outcome, s.say, sync=(told["windows"] == 0))
             rec.rows_written += wrec.rows_written
+            rec.suspects += wrec.suspects
             told["windows"] += 1
             rec.error = f"skipped: {batch.skipped}" if batch.skipped else rec.error
             if batch.failures:
@@ -337,8 +344,16 @@ def backfill(cfg: Config, since: dt.date, until: dt.date, names: Iterable[str], 
             outcome.records.append(_backfill_one(s, ctx, collectors.get(name), name, (since, until), outcome))
             if s.stop():
                 break
-    outcome.lines = status_lines(outcome.records)
+    outcome.lines = status_lines(outcome.records) + suspect_lines(outcome)
     return outcome
+
+
+def suspect_lines(outcome: Outcome) -> list[str]:
+    """The run notes' lines for facts flagged suspect (also logged as warnings)."""
+    lines = [f"suspect: {line}" for line in outcome.suspects]
+    for line in lines:
+        log.warning("%s", line)
+    return lines
 
 
 def now_utc_day() -> dt.date:

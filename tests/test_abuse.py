@@ -333,7 +333,8 @@ def test_sql_without_write_changes_no_file(seeded_warehouse, tmp_path, capsys):
         capsys.readouterr()
     assert sha(db) == before_db
     # and --write is the way to change it on purpose
-    r = run_cli("sql", "DELETE FROM observations WHERE subject = 'GPT-4'", "--write", config=cfg)
+    r = run_cli("sql", "DELETE FROM facts WHERE series_id IN "
+                "(SELECT series_id FROM series WHERE subject = 'GPT-4')", "--write", config=cfg)
     assert r.returncode == 0, r.stderr
     assert query_db(db, "SELECT count(*) FROM observations WHERE subject = 'GPT-4'") == [(0,)]
 

@@ -76,7 +76,8 @@ def test_304_without_stored_rows_fetches_again(fake, world, config_data, write_c
     env = {"GITHUB_TOKEN": CANARY}
     db = config_data["storage"]["database"]
     assert run_cli("collect", "--source", "github_repos", config=cfg, today="2023-07-19", env=env).returncode == 0
-    run_cli("sql", "DELETE FROM observations WHERE subject = 'ollama/ollama'", "--write", config=cfg)
+    run_cli("sql", "DELETE FROM facts WHERE series_id IN "
+                "(SELECT series_id FROM series WHERE subject = 'ollama/ollama')", "--write", config=cfg)
     r = run_cli("collect", "--source", "github_repos", config=cfg, today="2023-07-20", env=env)
     assert r.returncode == 0, r.stderr
     assert snapshot(db, "ollama/ollama", "2023-07-20") == {"stars": 100, "forks": 10, "watchers": 5,

@@ -237,7 +237,8 @@ def test_sql_is_read_only_without_write(seeded, config_data, write_config):
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "read-only" in r.stderr and "--write" in r.stderr
     assert len(obs(cfg, config_data)) == 2
-    r = run_cli("sql", "DELETE FROM observations WHERE subject = 'GPT-4'", "--write", config=cfg)
+    r = run_cli("sql", "DELETE FROM facts WHERE series_id IN "
+                "(SELECT series_id FROM series WHERE subject = 'GPT-4')", "--write", config=cfg)
     assert r.returncode == 0, r.stderr
     assert len(obs(cfg, config_data)) == 1
 

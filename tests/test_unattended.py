@@ -72,3 +72,30 @@ def test_config_check_says_what_a_missing_token_costs(config_data, write_config,
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_x")
     assert cli.main(["config", "check", "--config", str(cfg)]) == 0
     assert "GITHUB_TOKEN is not set" not in capsys.readouterr().out
+
+
+def test_a_collapse_to_zero_is_flagged_suspect_kept_out_of_the_total_and_alerted(fake, world, config_data,
+                                                                                   write_config, tmp_path):
+    """A search that answers 0 for a query that had hundreds the day before: stored flagged suspect,
+    left out of the family total (the family shows a missing subject, not a fall), listed by status,
+    and sent to [alerts] though every source answered."""
+    from tests.conftest import days, query_db
+
+    gh = world.part("github")
+    gh.add_series("llama", days("2023-06-01", 40, 10))
+    gh.add_series("GPT-4", days("2023-06-01", 40, 5))
+    alert = tmp_path / "alert.txt"
+    config_data["alerts"] = {"command": f"cat > '{alert}'"}
+    cfg = write_config()
+    assert run_cli("collect", "--source", "github_search", config=cfg, today="2023-07-18").returncode == 0
+    assert gh.remove("llama") == 400  # the glitch: the query suddenly finds nothing
+    r = run_cli("run", config=cfg, today="2023-07-19")
+    assert "suspect: github_search:" in r.stdout and "llama" in r.stdout, r.stdout
+    db = config_data["storage"]["database"]
+    assert query_db(db, "SELECT value, flags FROM observations WHERE day = '2023-07-19' AND subject = 'llama' "
+                        "AND metric = 'repo_count'") == [(0.0, "suspect")]
+    assert query_db(db, "SELECT count(*) FROM ecosystem_daily WHERE day = '2023-07-19' AND ecosystem = 'llama' "
+                        "AND metric = 'repo_count'") == [(0,)]  # no family total from a suspect value
+    assert alert.is_file() and "flagged suspect" in alert.read_text()
+    status = run_cli("status", config=cfg, today="2023-07-19")
+    assert "suspect" in status.stdout and "llama" in status.stdout

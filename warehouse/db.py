@@ -37,7 +37,11 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    config = {} if read_only else {"storage_compatibility_version": STORAGE_VERSION}
+    # No replacement scans: a table name the warehouse lacks is a catalog error, never a Python
+    # variable of that name picked up from the calling code.
+    config = {"python_enable_replacements": False}
+    if not read_only:
+        config["storage_compatibility_version"] = STORAGE_VERSION
     return duckdb.connect(str(path), read_only=read_only, config=config)
 
 

@@ -18,6 +18,12 @@ ARENA = "ecotrend backfill --since 2023-05-01 --source arena"
 OR_FILL = "ecotrend backfill --since 2025-01-01 --source openrouter"
 
 
+# Preference among methods for the same (day, subject, metric): a snapshot taken on the day beats a
+# value derived from snapshots, which beats a reconstruction; reference figures are charted apart.
+METHOD_RANK_SQL = ("CASE method WHEN 'snapshot' THEN 1 WHEN 'derived' THEN 2 "
+                   "WHEN 'backfill' THEN 3 ELSE 9 END")
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str

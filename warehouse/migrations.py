@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
-# Preference among methods for the same (day, subject, metric): a snapshot taken on the day beats a
-# value derived from snapshots, which beats a reconstruction; reference figures are charted apart.
-METHOD_RANK_SQL = ("CASE method WHEN 'snapshot' THEN 1 WHEN 'derived' THEN 2 "
-                   "WHEN 'backfill' THEN 3 ELSE 9 END")
+from warehouse.metrics import METHOD_RANK_SQL
+
 
 ECOSYSTEM_DAILY_V1 = f"""
 CREATE OR REPLACE VIEW ecosystem_daily AS
@@ -378,3 +376,145 @@ GROUP BY p.metric, p.ecosystem, p.other
 """
 
 MIGRATIONS.append((15, "crossovers: since when one family has stayed ahead of another", [CROSSOVERS]))
+
+# -- 12-14: facts keyed by series ids, family totals materialized ------------------------------
+# A fact table without a primary-key index: a (source, metric, subject, method) series gets an
+# integer id once, and each fact is (series_id, day, value, flags, run_id, collected_at).  Uniqueness
+# on (series_id, day) rests on the single writer, which deletes a batch's keys and appends the batch
+# in one transaction (warehouse/facts.py); ``status`` reports any duplicate made by hand.
+# ``observations`` becomes a view over the two with exactly the old table's columns and types.
+OBSERVATIONS_VIEW = """
+CREATE OR REPLACE VIEW observations AS
+SELECT f.day, s.source, s.metric, s.subject, f.value, s.method, f.flags, f.run_id, f.collected_at
+FROM facts f JOIN series s ON s.series_id = f.series_id"""
+
+MIGRATIONS.append((12, "facts keyed by series ids; observations becomes a view over series and facts", [
+    """CREATE TABLE series (
+        series_id INTEGER PRIMARY KEY,
+        source VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
+        subject VARCHAR NOT NULL,
+        method VARCHAR NOT NULL,
+        UNIQUE (source, metric, subject, method))""",
+    """INSERT INTO series
+       SELECT CAST(row_number() OVER (ORDER BY source, metric, subject, method) AS INTEGER), *
+       FROM (SELECT DISTINCT source, metric, subject, method FROM observations)""",
+    """CREATE TABLE facts (
+        series_id INTEGER NOT NULL,
+        day DATE NOT NULL,
+        value DOUBLE NOT NULL,
+        flags VARCHAR NOT NULL DEFAULT '',
+        run_id VARCHAR,
+        collected_at TIMESTAMP)""",
+    """INSERT INTO facts
+       SELECT s.series_id, o.day, o.value, o.flags, o.run_id, o.collected_at
+       FROM observations o JOIN series s USING (source, metric, subject, method)
+       ORDER BY o.day, s.series_id""",
+    "DROP TABLE observations",
+    OBSERVATIONS_VIEW,
+]))
+
+# A fact flagged 'suspect' (warehouse/plausibility.py) is kept out of family totals: its subject
+# counts as not reporting that day.  The family totals are computed by this query, whole or (with
+# {pairs} choosing (ecosystem, metric) pairs and {days} days) in part; the result is the table
+# family_daily, which the view ecosystem_daily shows with the columns it always had.
+FAMILY_DAILY_SQL = f"""
+WITH mem AS (
+    SELECT ecosystem, source, subject, bool_or(role = 'primary') AS is_primary
+    FROM memberships WHERE role IN ('primary', 'member')
+    GROUP BY ecosystem, source, subject
+),
+ms AS (   -- the family members' series, with integer ids for what the facts are grouped by
+    SELECT s.series_id, m.ecosystem, s.metric, c.aggregation, m.is_primary,
+           dense_rank() OVER (ORDER BY m.ecosystem, s.metric) AS pair_id,
+           dense_rank() OVER (ORDER BY s.subject) AS subject_id,
+           {METHOD_RANK_SQL.replace("method", "s.method")} AS method_rank
+    FROM series s JOIN mem m ON m.source = s.source AND m.subject = s.subject
+    JOIN metrics c ON c.metric = s.metric
+    WHERE s.method IN ('snapshot', 'derived', 'backfill') {{pairs}}
+),
+ms2 AS (   -- a subject measured in two sources of one pair (the same package on PyPI and npm) counts once
+    SELECT *, count(*) OVER (PARTITION BY pair_id, method_rank, subject_id) > 1 AS shared FROM ms
+),
+expected AS (   -- the members that have ever reported the metric (every series has facts)
+    SELECT pair_id, any_value(ecosystem) AS ecosystem, any_value(metric) AS metric,
+           any_value(aggregation) AS aggregation, count(DISTINCT subject_id) AS n
+    FROM ms GROUP BY pair_id
+),
+facts_ms AS (
+    SELECT f.day, f.value, ms.* FROM facts f JOIN ms2 AS ms ON ms.series_id = f.series_id
+    WHERE (f.flags = '' OR NOT list_contains(string_split(f.flags, ','), 'suspect')) {{days}}
+),
+per_subject AS (   -- one row per subject: a shared subject's facts are added up first
+    SELECT day, pair_id, method_rank, value AS total, value AS top,
+           CASE WHEN is_primary THEN value END AS top_primary, CAST(is_primary AS BIGINT) AS primaries
+    FROM facts_ms WHERE NOT shared
+    UNION ALL
+    SELECT day, pair_id, method_rank, sum(value), max(value), max(value) FILTER (WHERE is_primary),
+           count(*) FILTER (WHERE is_primary)
+    FROM facts_ms WHERE shared GROUP BY day, pair_id, method_rank, subject_id
+),
+agg AS (   -- per day, pair and method
+    SELECT day, pair_id, method_rank, sum(total) AS total, max(top) AS top, max(top_primary) AS top_primary,
+           count(*) AS reporting, sum(primaries) AS primaries
+    FROM per_subject GROUP BY day, pair_id, method_rank
+),
+best AS (   -- one method per (day, ecosystem, metric): nothing counted twice
+    SELECT * FROM agg QUALIFY row_number() OVER (PARTITION BY day, pair_id ORDER BY method_rank) = 1
+)
+SELECT b.day, e.ecosystem, e.metric,
+       CASE e.aggregation WHEN 'sum' THEN b.total WHEN 'max' THEN b.top ELSE b.top_primary END AS value,
+       b.reporting AS subjects_reporting, e.n AS subjects_expected,
+       CASE b.method_rank WHEN 1 THEN 'snapshot' WHEN 2 THEN 'derived' ELSE 'backfill' END AS method
+FROM best b JOIN expected e ON e.pair_id = b.pair_id
+WHERE e.aggregation <> 'primary' OR b.primaries > 0
+"""
+FAMILY_DAILY_COLUMNS = "day, ecosystem, metric, value, subjects_reporting, subjects_expected, method"
+
+MIGRATIONS.append((13, "ecosystem_daily materialized: family_daily, refreshed by each commit for what it touched", [
+    """CREATE TABLE family_daily (
+        day DATE NOT NULL,
+        ecosystem VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
+        value DOUBLE,
+        subjects_reporting BIGINT NOT NULL,
+        subjects_expected BIGINT,
+        method VARCHAR NOT NULL)""",
+    f"INSERT INTO family_daily ({FAMILY_DAILY_COLUMNS}) "
+    + FAMILY_DAILY_SQL.format(pairs="", days="") + " ORDER BY b.day, e.ecosystem, e.metric",
+    f"CREATE OR REPLACE VIEW ecosystem_daily AS SELECT {FAMILY_DAILY_COLUMNS} FROM family_daily",
+]))
+
+# One measured value per (day, source, metric, subject), found by series id: a subject measured by a
+# single method needs no ranking at all; only days of subjects with several methods are ranked.
+BEST_FACTS = f"""
+CREATE OR REPLACE VIEW best_facts AS
+WITH s AS (
+    SELECT series_id, {METHOD_RANK_SQL} AS method_rank,
+           count(*) OVER (PARTITION BY source, metric, subject) AS methods,
+           min(series_id) OVER (PARTITION BY source, metric, subject) AS line_id
+    FROM series WHERE method IN ('snapshot', 'derived', 'backfill')
+)
+SELECT f.* FROM facts f SEMI JOIN s ON s.series_id = f.series_id AND s.methods = 1
+UNION ALL
+SELECT f.* EXCLUDE (line_id, method_rank) FROM (
+    SELECT f.*, s.line_id, s.method_rank FROM facts f JOIN s ON s.series_id = f.series_id AND s.methods > 1)
+    AS f
+QUALIFY row_number() OVER (PARTITION BY line_id, day ORDER BY method_rank) = 1"""
+BEST_OBSERVATIONS_V2 = """
+CREATE OR REPLACE VIEW best_observations AS
+SELECT f.day, s.source, s.metric, s.subject, f.value, s.method, f.flags, f.run_id, f.collected_at
+FROM best_facts f JOIN series s ON s.series_id = f.series_id"""
+
+MIGRATIONS.append((14, "best_facts: one method per series line and day, by series id; best_observations over it", [
+    BEST_FACTS, BEST_OBSERVATIONS_V2,
+]))
+
+# Plausibility checks start here: facts collected before are history and never flagged.
+MIGRATIONS.append((16, "plausibility: level facts that fall implausibly are flagged suspect from now on", [
+    """INSERT INTO state (source, key, value, updated_at)
+       SELECT 'warehouse', 'plausibility_since',
+              CAST(coalesce(max(collected_at), TIMESTAMP '1970-01-01') AS VARCHAR), current_timestamp
+       FROM facts
+       ON CONFLICT (source, key) DO NOTHING""",
+]))

@@ -1,8 +1,10 @@
 """The save half: write collected rows in one short transaction, or spool them when locked out.
 
 A write takes ``Rows``: Arrow tables or plain columns (and a few row lists), no class of the
-collectors.  Observations are upserted as one Arrow table per write with ``INSERT … SELECT … ON
-CONFLICT`` keyed by (day, source, metric, subject, method): re-running a day changes nothing.
+collectors.  Observations become facts keyed by series ids (warehouse/facts.py): the batch's keys
+are deleted and the batch appended, so re-running a day changes nothing; then the plausibility of
+the levels it touched is judged (warehouse/plausibility.py) and the family totals of the groups it
+touched are recomputed (warehouse/family.py), all in the caller's transaction.
 When the warehouse stays locked past ``[storage] lock_wait_seconds`` (a DuckDB CLI session left
 open), the rows go to ``pending_dir`` as gzip JSON and are merged on the next successful open.
 """
@@ -24,9 +26,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse import db, migrations
+from warehouse import db, facts, family, migrations, plausibility
+from warehouse.facts import OBSERVATION_SCHEMA, KeyedFacts
 from warehouse.metrics import METRICS
-from warehouse.settings import StorageSettings
+from warehouse.settings import PlausibilitySettings, StorageSettings
 
 log = logging.getLogger("ecotrend.warehouse")
 
@@ -51,6 +54,7 @@ class RunRecord:
     requests: dict[str, int] = field(default_factory=dict)
     rows_written: int = 0
     error: str = ""
+    suspects: list[str] = field(default_factory=list)  # facts this run flagged suspect (not stored in runs)
 
 
 # column name -> values (all of one length), or a list of rows (mappings of column name -> value)
@@ -58,9 +62,6 @@ Columns = Mapping[str, Sequence[Any]]
 RowList = Sequence[Mapping[str, Any]]
 TableLike = Union[pa.Table, Columns, RowList]
 
-OBSERVATION_SCHEMA = pa.schema([("day", pa.date32()), ("source", pa.string()), ("metric", pa.string()),
-                                ("subject", pa.string()), ("value", pa.float64()), ("method", pa.string()),
-                                ("flags", pa.string())])
 OBSERVATION_KEY = ("day", "source", "metric", "subject", "method")
 SUBJECT_SCHEMA = pa.schema([(n, pa.string()) for n in ("source", "subject", "kind", "canonical")])
 
@@ -76,7 +77,7 @@ class Rows:
     """
 
     source: str
-    observations: TableLike = field(default_factory=dict)
+    observations: Union[TableLike, KeyedFacts] = field(default_factory=dict)
     subjects: TableLike = field(default_factory=list)
     tables: Mapping[str, TableLike] = field(default_factory=dict)
     state: Mapping[str, str] = field(default_factory=dict)
@@ -123,14 +124,15 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def open_writer(storage: StorageSettings, wait_seconds: float | None = None,
-                say: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+                say: Callable[[str], None] | None = None,
+                rules: PlausibilitySettings | None = None) -> duckdb.DuckDBPyConnection:
     """Open for writing (brief!), apply migrations, refresh the catalogue and merge spooled rows."""
     wait = storage.lock_wait_seconds if wait_seconds is None else wait_seconds
     con = db.connect(storage.database, read_only=False, wait_seconds=wait, say=say)
     try:
         migrations.migrate(con)
         _sync_catalogue(con)
-        merge_pending(con, storage)
+        merge_pending(con, storage, rules)
     except Exception:
         con.close()
         raise
@@ -165,9 +167,12 @@ def _sync_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     table = pa.table({"metric": [m.name for m in METRICS], "unit": [m.unit for m in METRICS],
                       "kind": [m.kind for m in METRICS], "aggregation": [m.aggregation for m in METRICS],
                       "description": [m.description for m in METRICS]})
+    if not family.catalogue_changed(con, table, "metrics", "metric, unit, kind, aggregation, description"):
+        return
     with transaction(con):
         con.execute("DELETE FROM metrics")
         insert_arrow(con, table, "INSERT INTO metrics BY NAME SELECT * FROM _batch")
+        family.rebuild(con)  # a metric's aggregation may have changed
 
 
 @dataclass(frozen=True)
@@ -211,34 +216,16 @@ def sync_config(con: duckdb.DuckDBPyConnection, ecosystems: Sequence[EcosystemRo
         "ecosystem": [r[0] for r in mem_rows], "source": [r[1] for r in mem_rows],
         "subject": [r[2] for r in mem_rows], "role": [r[3] for r in mem_rows],
     }, schema=pa.schema([(n, pa.string()) for n in ("ecosystem", "source", "subject", "role")]))
+    members_changed = family.catalogue_changed(con, mems, "memberships", "ecosystem, source, subject, role")
     with transaction(con):
         con.execute("DELETE FROM ecosystems")
         insert_arrow(con, ecos, "INSERT INTO ecosystems BY NAME SELECT * FROM _batch")
         con.execute("DELETE FROM events")
         insert_arrow(con, events_t, "INSERT INTO events BY NAME SELECT * FROM _batch")
-        con.execute("DELETE FROM memberships")
-        insert_arrow(con, mems, "INSERT INTO memberships BY NAME SELECT * FROM _batch")
-
-
-def observation_table(observations: TableLike, run_id: str, collected_at: dt.datetime) -> pa.Table:
-    """The observations as the table holds them: one row per key, flags '' for none, run and time added."""
-    table = last_per_key(as_table(observations, OBSERVATION_SCHEMA), OBSERVATION_KEY)
-    n = table.num_rows
-    return (table.set_column(table.schema.get_field_index("flags"), "flags", pc.fill_null(table["flags"], ""))
-            .append_column("run_id", pa.repeat(pa.scalar(run_id, pa.string()), n))
-            .append_column("collected_at", pa.repeat(pa.scalar(collected_at.replace(tzinfo=None),
-                                                               pa.timestamp("us")), n)))
-
-
-def upsert_observations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
-    if table.num_rows == 0:
-        return 0
-    insert_arrow(con, table, """
-        INSERT INTO observations BY NAME SELECT * FROM _batch
-        ON CONFLICT (day, source, metric, subject, method) DO UPDATE SET
-            value = excluded.value, flags = excluded.flags,
-            run_id = excluded.run_id, collected_at = excluded.collected_at""")
-    return table.num_rows
+        if members_changed:  # family totals follow memberships: rebuilt only when they change
+            con.execute("DELETE FROM memberships")
+            insert_arrow(con, mems, "INSERT INTO memberships BY NAME SELECT * FROM _batch")
+            family.rebuild(con)
 
 
 def _upsert_rows(con: duckdb.DuckDBPyConnection, name: str, rows: TableLike) -> int:
@@ -278,15 +265,77 @@ def _upsert_state(con: duckdb.DuckDBPyConnection, source: str, state: Mapping[st
                  [source, updated_at.replace(tzinfo=None)])
 
 
+@dataclass
+class Touched:
+    """What a transaction's writes touched, for one refresh of the family totals at its end."""
+
+    series_ids: list[pa.Array] = field(default_factory=list)
+    days: list[pa.Array] = field(default_factory=list)
+
+    def add(self, series_ids: pa.Array, days: pa.Array) -> None:
+        self.series_ids.append(series_ids)
+        self.days.append(days)
+
+    def refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.series_ids:
+            family.refresh(con, pa.concat_arrays(self.series_ids), pa.concat_arrays(self.days))
+        self.series_ids, self.days = [], []
+
+
+def write_facts(con: duckdb.DuckDBPyConnection, observations: Union[TableLike, KeyedFacts], run_id: str,
+                collected_at: dt.datetime, rules: PlausibilitySettings | None = None,
+                touched: Touched | None = None) -> tuple[int, list[str]]:
+    """Store observations as facts and judge the levels they touch, in the caller's transaction; the
+    family totals they touch are refreshed now, or added to ``touched`` for one refresh later.
+    Return the facts written and one line per fact newly flagged suspect."""
+    batch = facts.keyed(observations)
+    if batch.num_rows == 0:
+        return 0, []
+    written = facts.append(con, batch, run_id, collected_at)
+    rules = rules or PlausibilitySettings()
+    plausibility.remember(con, rules)
+    changes = plausibility.check(con, written, rules)
+    mine = Touched() if touched is None else touched
+    mine.add(written["series_id"].combine_chunks(), written["day"].combine_chunks())
+    if changes:
+        mine.add(pa.array([c.series_id for c in changes], pa.int32()), pa.array([c.day for c in changes], pa.date32()))
+    if touched is None:
+        mine.refresh(con)
+    return written.num_rows, plausibility.describe(con, changes)
+
+
 def write(con: duckdb.DuckDBPyConnection, rows: Rows, run_id: str, day: dt.date,
-          collected_at: dt.datetime | None = None) -> int:
-    """Write one source's rows inside the caller's transaction; return the rows written."""
+          collected_at: dt.datetime | None = None, rules: PlausibilitySettings | None = None,
+          suspects: list[str] | None = None, touched: Touched | None = None) -> int:
+    """Write one source's rows inside the caller's transaction; return the rows written.  Lines naming
+    the facts this write flagged suspect are added to ``suspects``; see write_facts for ``touched``."""
     at = collected_at or dt.datetime.now(dt.UTC)
-    n = upsert_observations(con, observation_table(rows.observations, run_id, at))
+    n, flagged = write_facts(con, rows.observations, run_id, at, rules, touched)
+    if suspects is not None:
+        suspects += flagged
     _upsert_subjects(con, rows.subjects, day)
     n += sum(_upsert_rows(con, name, table) for name, table in rows.tables.items())
     _upsert_state(con, rows.source, rows.state, at)
     return n
+
+
+def recompute(con: duckdb.DuckDBPyConnection) -> None:
+    """Derive again what the facts imply, from the facts alone: the series that hold facts, the suspect
+    flags (by the rules the warehouse applied) and the family totals.  For a filtered copy (an as-of
+    snapshot), so that nothing judged or summed later leaks into it."""
+    with transaction(con):
+        facts.prune_series(con)
+        plausibility.check(con, pa.table({"series_id": pa.array([], pa.int32()), "day": pa.array([], pa.date32())}),
+                           plausibility.stored_rules(con), everything=True)
+        family.rebuild(con)
+
+
+def after_manual_write(con: duckdb.DuckDBPyConnection) -> None:
+    """After a hand-made write (``ecotrend sql --write``): forget series left without facts and
+    recompute every family total, so the materialized totals never disagree with the facts."""
+    with transaction(con):
+        facts.prune_series(con)
+        family.rebuild(con)
 
 
 def write_run(con: duckdb.DuckDBPyConnection, rec: RunRecord) -> None:
@@ -308,15 +357,20 @@ def close_stale_runs(con: duckdb.DuckDBPyConnection, current: set[str]) -> None:
                    WHERE status = 'running' AND NOT list_contains(?, run_id)""", [sorted(current)])
 
 
-def commit(con: duckdb.DuckDBPyConnection, items: Sequence[Item]) -> int:
-    """Write rows and their run records in one transaction; all or nothing."""
+def commit(con: duckdb.DuckDBPyConnection, items: Sequence[Item], rules: PlausibilitySettings | None = None) -> int:
+    """Write rows and their run records in one transaction; all or nothing.  Each run record's
+    ``suspects`` lists the facts its rows flagged suspect."""
     total = 0
+    touched = Touched()
     with transaction(con):
         for rows, rec in items:
             if rows is not None:
-                rec.rows_written = write(con, rows, rec.run_id, rec.day)
+                rec.suspects = []
+                rec.rows_written = write(con, rows, rec.run_id, rec.day, rules=rules, suspects=rec.suspects,
+                                         touched=touched)
                 total += rec.rows_written
             write_run(con, rec)
+        touched.refresh(con)
     return total
 
 
@@ -335,7 +389,7 @@ def _json_rows(data: TableLike) -> list[dict[str, Any]]:
 
 
 def _spooled_rows(rows: Rows) -> dict[str, Any]:
-    obs = as_table(rows.observations, OBSERVATION_SCHEMA).to_pydict()
+    obs = facts.keyed(rows.observations).to_table().to_pydict()
     return {
         "source": rows.source,
         "observations": [[_jsonable(v) for v in r] for r in zip(*obs.values())],
@@ -368,7 +422,7 @@ def _unspooled_rows(b: dict[str, Any]) -> Rows:
 
 
 def _unspooled_run(r: dict[str, Any]) -> RunRecord:
-    values = {f.name: r[f.name] for f in fields(RunRecord)}
+    values = {f.name: r[f.name] for f in fields(RunRecord) if f.name in r}
     return RunRecord(**{**values, "day": dt.date.fromisoformat(r["day"]),
                         "started_at": dt.datetime.fromisoformat(r["started_at"]),
                         "ended_at": dt.datetime.fromisoformat(r["ended_at"]) if r["ended_at"] else None})
@@ -381,7 +435,8 @@ def _load_spool(path: Path) -> list[Item]:
             for item in payload["items"]]
 
 
-def merge_pending(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> int:
+def merge_pending(con: duckdb.DuckDBPyConnection, storage: StorageSettings,
+                  rules: PlausibilitySettings | None = None) -> int:
     """Merge spooled runs, oldest first; a merged file is deleted only after its commit."""
     folder = storage.pending_dir
     if not folder.is_dir():
@@ -394,7 +449,7 @@ def merge_pending(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> i
             log.error("pending file %s is unreadable (%s); left in place", path.name, exc)
             continue
         try:
-            commit(con, items)
+            commit(con, items, rules)
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, it must not block writes
             # one bad file must not block every later write: set it aside, keep it for inspection
             bad = path.with_name(path.name + ".bad")

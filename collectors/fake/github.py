@@ -113,6 +113,14 @@ class GithubData:
             self._index.clear()
             return repo
 
+    def remove(self, keyword: str) -> int:
+        """Drop every repository mentioning ``keyword`` (a search glitch: the query suddenly finds none)."""
+        with self.lock:
+            before = len(self.repos)
+            self.repos = [r for r in self.repos if keyword not in f"{r.full_name} {r.description}"]
+            self._index.clear()
+            return before - len(self.repos)
+
     def add_series(self, keyword: str, per_day: dict[dt.date, int], owner_prefix: str | None = None) -> int:
         """Create repos mentioning ``keyword`` in their names: per_day[d] of them created on d."""
         n = 0
