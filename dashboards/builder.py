@@ -26,13 +26,16 @@ LOG_SWITCH = ('<p class="controls"><label><input type="checkbox" id="log-scale">
 SOURCES = {"github": "GitHub (REST search and repository API, star history, github.com pages)",
            "huggingface": "Hugging Face Hub API", "pypi": "pypistats.org (PyPI, without mirrors)",
            "npm": "npm downloads API", "arena": "LMArena leaderboard (Hugging Face Space and dataset)",
-           "modelscope": "ModelScope API"}
+           "modelscope": "ModelScope API", "openrouter": "OpenRouter rankings Data API (CC BY 4.0)",
+           "ollama": "Ollama library pages (ollama.com)", "replicate": "Replicate API (run_count)"}
 METRIC_SOURCES = {"downloads_day": ("pypi", "npm"), "model_count": ("huggingface",),
                   "derivative_models": ("huggingface",), "downloads_30d": ("huggingface",),
                   "downloads_all_time": ("huggingface", "modelscope"), "likes": ("huggingface", "modelscope"),
                   "best_open_score": ("arena",), "best_proprietary_score": ("arena",), "open_gap": ("arena",),
                   "open_in_top10": ("arena",), "leaderboard_models": ("arena",), "best_score": ("arena",),
-                  "best_rank": ("arena",)}
+                  "best_rank": ("arena",), "tokens_day": ("openrouter",), "token_share": ("openrouter",),
+                  "open_weight_token_share": ("openrouter",), "pulls": ("ollama",), "runs": ("replicate",),
+                  "runs_day": ("replicate",)}
 
 
 def write(path: Path, text: str | bytes) -> None:
@@ -191,16 +194,23 @@ class Builder:
         return lines
 
     def add_chart(self, page: Page, chart_id: str, chart: Spec | alt.TopLevelMixin, rows: list[dict[str, Any]],
-                  title: str, note: str, logable: bool = False, metrics: tuple[str, ...] = ()) -> None:
+                  title: str, note: str, logable: bool = False, metrics: tuple[str, ...] = (),
+                  citation: str = "") -> None:
         """A chart's slot on the page, its rows as CSV (provenance first) and, with ``png``, its PNG and
-        SVG (rendered at the end of the build, see ``images``)."""
+        SVG (rendered at the end of the build, see ``images``).  A ``citation`` the data's license asks
+        for is written on the chart (below it), in the CSV's provenance lines and on its PNG and SVG."""
         stem = f"{Path(page.file).stem}-{chart_id}"
         csv_name = f"data/{stem}.csv"
         lines = self.provenance(title, metrics or tuple(m for m in self.data.metrics if m in chart_id))
+        if citation:
+            lines.insert(3, citation)
         write(self.out / csv_name, to_csv(rows, lines))
         self.written.append(self.out / csv_name)
         spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
         spec["description"] = title  # the SVG's accessible name
+        if citation:
+            spec["title"] = {"text": citation, "orient": "bottom", "anchor": "end", "fontSize": 11,
+                             "fontWeight": "normal", "color": "#444444"}
         spec["usermeta"] = {"export": {"file": stem, "title": title, "lines": lines[1:]}}
         links = [("data (CSV)", csv_name)]
         if self.png:

@@ -31,6 +31,33 @@ DAILY_SPAN_LIMIT = 400
 RECENT_DAYS = 90  # ...except the most recent days, kept day by day so daily runs stay visible
 TOP_SUBJECTS = 10
 PACKAGE_SOURCES = ("pypi", "npm")
+# Token share leadership, computed as the view ``crossovers`` computes leads (which keeps to levels and
+# flows): per ordered pair of families, the first day from which one's share stayed above the other's
+# through the latest day both report.  Shares of one day share one denominator, so they compare.
+SHARE_LEADS = """
+WITH usable AS (
+    SELECT day, ecosystem, metric, value FROM ecosystem_daily
+    WHERE metric = 'token_share' AND value IS NOT NULL AND day <= $cutoff
+      AND subjects_reporting >= coalesce(subjects_expected, subjects_reporting)),
+pairs AS (
+    SELECT a.metric, a.ecosystem, b.ecosystem AS other, a.day, a.value, b.value AS other_value
+    FROM usable a JOIN usable b ON b.metric = a.metric AND b.day = a.day AND b.ecosystem <> a.ecosystem),
+spans AS (
+    SELECT metric, ecosystem, other, min(day) AS first_day,
+           max(day) FILTER (WHERE value <= other_value) AS last_not_ahead
+    FROM pairs GROUP BY metric, ecosystem, other)
+SELECT p.metric, p.ecosystem, p.other, min(p.day) AS since,
+       CAST(arg_max(p.value, p.day) AS DOUBLE) AS value, CAST(arg_max(p.other_value, p.day) AS DOUBLE) AS other_value,
+       max(p.day) AS day, min(p.day) = any_value(s.first_day) AS since_first_day
+FROM pairs p JOIN spans s ON s.metric = p.metric AND s.ecosystem = p.ecosystem AND s.other = p.other
+WHERE s.last_not_ahead IS NULL OR p.day > s.last_not_ahead
+GROUP BY p.metric, p.ecosystem, p.other ORDER BY p.metric, p.ecosystem, p.other"""
+# OpenRouter's daily figures with the as-of of the answer that gave them (CC BY 4.0: the citation travels).
+OPENROUTER = """SELECT day, subject, ecosystem, CAST(tokens_day AS DOUBLE) AS tokens_day,
+                       CAST(token_share AS DOUBLE) AS token_share,
+                       CAST(open_weight_token_share AS DOUBLE) AS open_weight_token_share, flags, as_of
+                FROM openrouter_daily WHERE day <= ? AND (ecosystem IS NOT NULL OR subject = 'open_weight')
+                ORDER BY day, subject"""
 BEST = "SELECT * FROM best_observations WHERE day <= $cutoff"  # one method per day, source, metric, subject
 # The best facts of chosen series (a CTE ``ids`` of series ids): the row-level read is only theirs.
 BEST_OF = """SELECT f.day, s.source, s.metric, s.subject, f.value, s.method, f.flags, f.run_id, f.collected_at
@@ -153,6 +180,9 @@ class SiteData:
     statement_boards: list[list[dict[str, Any]]] = field(default_factory=list)  # the board live on each such day
     hub_models: list[dict[str, Any]] = field(default_factory=list)  # HF and ModelScope models, per bucket
     crossovers: list[dict[str, Any]] = field(default_factory=list)  # the view: who leads whom since when
+    # token_share leads as crossovers computes leads (the view keeps to levels and flows)
+    share_leads: list[dict[str, Any]] = field(default_factory=list)
+    openrouter: list[dict[str, Any]] = field(default_factory=list)  # openrouter_daily: families, open_weight
     star_history: list[dict[str, Any]] = field(default_factory=list)  # stars_gained cumulated per repo
     collected: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> rows, first/last day
 
@@ -235,6 +265,8 @@ def _read(r: Reader, data: SiteData) -> None:
     data.crossovers = r.rows("""SELECT metric, ecosystem, other, since, CAST(value AS DOUBLE) AS value,
                                        CAST(other_value AS DOUBLE) AS other_value, day, since_first_day
                                 FROM crossovers WHERE day <= ? ORDER BY metric, ecosystem, other""", [cutoff])
+    data.share_leads = r.rows(SHARE_LEADS, {"cutoff": cutoff})
+    data.openrouter = r.rows(OPENROUTER, [cutoff])
     data.star_history = _star_history(r, named)
     _read_capability(r, data, named)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboards import charts, freshness
+from dashboards import charts, freshness, usage
 from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder
 from dashboards.render import HOWTO, Page, esc
 
@@ -26,7 +26,8 @@ def build(b: Builder) -> Page:
         b.add_chart(page, f"m-{metric}", charts.timeseries(
             charts.mark_ties(rows), y_title=b.y_title(metric), colors=b.colors, events=b.events,
             value_format=b.fmt(metric), refs=b.ref_rows(metric), tooltip=SUBJECTS_TIP, y_scale=b.y_scale(metric)),
-            rows, b.title_for(metric), b.note_for(metric), logable=b.logable(metric))
+            rows, b.title_for(metric), b.note_for(metric), logable=b.logable(metric),
+            citation=usage.citation(b.data.openrouter) if metric in usage.OPENROUTER_METRICS else "")
     _aligned(b, page)
     if apart:
         items = ", ".join(f"<b>{esc(m)}</b>" for m in apart)

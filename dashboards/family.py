@@ -1,11 +1,12 @@
 """One page per family (eco-<key>.html): each metric's family total and its subjects one by one, the
-family's models on Hugging Face and ModelScope, and every subject it tracks."""
+family's models on Hugging Face and ModelScope, its usage (OpenRouter token share, Ollama pulls, Replicate
+runs), and every subject it tracks."""
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from dashboards import charts, leads
+from dashboards import charts, leads, usage
 from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder, complete_weeks
 from dashboards.render import HOWTO, Page, esc, table
 from dashboards.settings import SiteFamily
@@ -35,11 +36,14 @@ def build(b: Builder, eco: dict[str, Any]) -> Page:
     page.add(LOG_SWITCH)
     page.add(leads.table_for(b, plan.key))
     for metric in b.data.metrics:
+        if metric in usage.USAGE_METRICS:
+            continue  # charted in the Usage section
         _metric(b, page, eco, plan, metric)
         if metric == "stars_gained":
             _star_history(b, page, plan)
     if plan.modelscope_models:
         _hubs(b, page, plan)
+    usage.section(b, page, plan.key)
     _subjects_tracked(b, page, plan.key)
     return page
 

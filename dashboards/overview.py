@@ -1,12 +1,13 @@
 """The overview page (index.html): the headline comparison, repository counts and shares, flagship stars,
-Hub and package downloads, and the latest GitHub Trending rows."""
+Hub and package downloads, usage (OpenRouter token share, Ollama pulls, Replicate runs), and the latest
+GitHub Trending rows."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 from typing import Any
 
-from dashboards import charts, leads
+from dashboards import charts, leads, usage
 from dashboards.builder import LOG_SWITCH, SUBJECTS_TIP, Builder, complete_weeks
 from dashboards.render import HOWTO, Page, esc, table
 
@@ -30,6 +31,7 @@ def build(b: Builder) -> Page:
     _share(b, page)
     _flagship_stars(b, page)
     _downloads(b, page)
+    usage.section(b, page)
     _trending(b, page)
     return page
 

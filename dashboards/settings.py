@@ -11,6 +11,8 @@ class SiteSettings:
     out_dir: Path = Path("site")
     title: str = "ecotrend"
     demo_banner: str = ""  # set by `ecotrend demo`: every page says its data is simulated
+    # source -> the environment variable its key or token is read from (named by the Usage empty states)
+    token_envs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class SiteFamily:
     query: str = ""
     flagship: str = ""
     modelscope_models: tuple[str, ...] = ()
+    # usage sources the family configures: 'openrouter', 'ollama', 'replicate' (each an empty state until collected)
+    usage: frozenset[str] = frozenset()
     expected: frozenset[str] = frozenset()
     # Whether a GitHub Trending row (repo, description) is the family's by its trending_keywords and
     # trending_exclude (the collector's own matching rules, handed over by jobs); None: no keywords.

@@ -29,6 +29,10 @@ from jobs.config import dump_toml as config_dump_toml
 MARKER = ".ecotrend-demo"
 HISTORY_DAYS = 730
 SCALE = 0.4  # fewer simulated repositories: the same shapes, fewer backfill windows to commit
+# The keys the demo's sources read (see demo_config): a made-up value the bundled fake accepts, set in
+# the demo process only, so OpenRouter and Replicate are collected rather than skipped for want of a key.
+DEMO_KEYS = ("openrouter", "replicate")
+DEMO_KEY_VALUE = "demo-only-not-a-real-key"
 BANNER = ("Demo data: every number on this page is simulated by `ecotrend demo` against the bundled "
           "fake upstream. Nothing here is a real measurement.")
 
@@ -85,7 +89,7 @@ def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[s
             if k in SECTION_KEYS[section]:
                 sec[k] = v
         if "token_env" in SECTION_KEYS[section]:
-            sec["token_env"] = f"ECOTREND_DEMO_{section.upper()}_TOKEN"  # a real token never goes out
+            sec["token_env"] = demo_key_env(section)  # a real token never goes out
     # the fake announces generous budgets; sources paced by a configured rate go full speed too
     fast = {"github": {"web_pause_seconds": 0}, "pypi": {"requests_per_minute": 100_000},
             "openrouter": {"requests_per_minute": 100_000}, "ollama": {"web_pause_seconds": 0}}
@@ -95,6 +99,11 @@ def demo_config(raw: dict[str, Any], folder: Path, fake: FakeUpstream) -> dict[s
                 data.setdefault(section, {})[k] = v
     data["alerts"] = {"command": ""}
     return {k: v for k, v in data.items() if k in SECTION_KEYS or k in ("ecosystem", "event")}
+
+
+def demo_key_env(section: str) -> str:
+    """The variable a demo source's key is read from: never one a real token is kept in."""
+    return f"ECOTREND_DEMO_{section.upper()}_TOKEN"
 
 
 def demo_today(cfg: Any, now: dt.date | None = None) -> dt.date:
@@ -128,7 +137,9 @@ def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None =
     world = World(first_sim - dt.timedelta(days=1))
     stop = runner.StopFlag().install()
     fake = FakeUpstream(world)
+    saved = {name: os.environ.get(name) for name in map(demo_key_env, DEMO_KEYS)}
     try:
+        os.environ.update(dict.fromkeys(saved, DEMO_KEY_VALUE))
         fake.start()
         cfg_path = folder / "ecotrend.toml"
         cfg_path.write_text(dump_toml(demo_config(raw, folder, fake)), encoding="utf-8")
@@ -149,6 +160,11 @@ def run(config: str | None, folder: Path, days: int = 3, today: dt.date | None =
     finally:
         fake.stop()
         stop.restore()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     index = cfg.site_dir / "index.html"
     print(f"demo: finished in {time.monotonic() - started:.1f}s; all data simulated, kept in {folder}")
     print(f"open the site: {index.as_uri()}")

@@ -1,6 +1,7 @@
 """The site as jobs builds it: the configured families as the dashboards need them, then the build."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,15 @@ def site_families(cfg: Config) -> list[SiteFamily]:
                        query=e.github_queries[0] if e.github_queries else "",
                        flagship=e.github_repos[0] if e.github_repos else "",
                        modelscope_models=tuple(e.modelscope_models), expected=expected_metrics(e),
-                       trending_match=_trending_match(e))
+                       usage=usage_sources(e), trending_match=_trending_match(e))
             for e in cfg.ecosystems]
+
+
+def usage_sources(eco: Family) -> frozenset[str]:
+    """The usage sources this family configures (its Usage section names what enables the others)."""
+    wanted = {"openrouter": bool(eco.openrouter_authors or eco.openrouter_models),
+              "ollama": bool(eco.ollama_models), "replicate": bool(eco.replicate_models)}
+    return frozenset(k for k, v in wanted.items() if v)
 
 
 def _trending_match(eco: Family) -> Callable[[dict], bool] | None:
@@ -53,7 +61,9 @@ def build_site(cfg: Config, today: dt.date, as_of: dt.date | None = None, png: b
     """Build the dashboards into ``[site] out_dir`` from the warehouse; return the HTML pages written."""
     from dashboards import site
 
-    return site.build_site(cfg.site, cfg.storage, site_families(cfg), cfg.event_rows(), today=today,
+    tokens = (("openrouter", cfg.openrouter.token_env), ("replicate", cfg.replicate.token_env))
+    return site.build_site(dataclasses.replace(cfg.site, token_envs=tokens), cfg.storage, site_families(cfg),
+                           cfg.event_rows(), today=today,
                            as_of=as_of, png=png, statements=board_statements())
 
 

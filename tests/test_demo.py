@@ -94,3 +94,19 @@ def test_scenario_fills_only_the_fake_modules_present(monkeypatch):
     assert mean("2024-02-01", "2024-12-31") == 0
     assert mean("2025-08-01", "2025-08-28") < mean("2025-09-01", "2025-09-14")
     assert mean("2026-01-01", "2026-01-31") < mean("2025-09-01", "2025-09-14")
+
+
+def test_demo_collects_usage_and_shows_the_usage_section(demo_run):
+    result, folder = demo_run
+    assert "skipped" not in result.stdout + result.stderr  # the demo's own made-up keys are set
+    db = folder / "data" / "ecotrend.duckdb"
+    got = dict(query_db(db, """SELECT source, count(*) FROM observations
+                               WHERE source IN ('openrouter', 'ollama', 'replicate') GROUP BY source"""))
+    assert set(got) == {"openrouter", "ollama", "replicate"}
+    index = (folder / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'id="usage"' in index and "has had the largest share of OpenRouter tokens" in index
+    assert '"text":"Source: OpenRouter (openrouter.ai/rankings), as of ' in index
+    csv_text = (folder / "site" / "data" / "index-usage-token-share.csv").read_text(encoding="utf-8")
+    assert "# Source: OpenRouter (openrouter.ai/rankings), as of " in csv_text
+    cfg = tomllib.loads((folder / "ecotrend.toml").read_text(encoding="utf-8"))
+    assert cfg["openrouter"]["token_env"].startswith("ECOTREND_DEMO_")  # never a real token's variable

@@ -48,19 +48,20 @@ def test_recorded_rankings_family_sums_by_author():
     days, _ = openrouter.parse_rankings(recorded_answer(), "recorded")
     fams = [Family("deepseek", "DeepSeek", openrouter_authors=("deepseek",)),
             Family("nemotron", "Nemotron", openrouter_models=("nvidia/nemotron-*",))]
-    batch = Batch("openrouter")
-    day = dt.date(2026, 5, 24)
-    openrouter.day_rows(batch, day, days[day], fams, None)
-    got = {(o.metric, o.subject): o.value for o in batch.observations}
-    total = sum(days[day].values())
-    deepseek = sum(n for s, n in days[day].items() if s.startswith("deepseek/"))
-    nemotron = sum(n for s, n in days[day].items() if s.startswith("nvidia/nemotron-"))
-    assert any(s.endswith(":free") and s.startswith("nvidia/nemotron-") for s in days[day])  # :free counted
-    assert got[("tokens_day", "total")] == total
-    assert got[("tokens_day", "family:deepseek")] == deepseek
-    assert got[("token_share", "family:deepseek")] == pytest.approx(deepseek / total, rel=1e-15)
-    assert got[("tokens_day", "family:nemotron")] == nemotron
-    assert ("open_weight_token_share", "open_weight") not in got  # no model list: no share, never a guess
+    for day in sorted(days):  # every recorded day
+        batch = Batch("openrouter")
+        openrouter.day_rows(batch, day, days[day], fams, None)
+        got = {(o.metric, o.subject): o.value for o in batch.observations}
+        total = sum(days[day].values())
+        deepseek = sum(n for s, n in days[day].items() if s.startswith("deepseek/"))
+        nemotron = sum(n for s, n in days[day].items() if s.startswith("nvidia/nemotron-"))
+        assert any(s.endswith(":free") and s.startswith("nvidia/nemotron-") for s in days[day])  # :free counted
+        assert got[("tokens_day", "total")] == total
+        assert got[("tokens_day", "family:deepseek")] == deepseek
+        assert got[("token_share", "family:deepseek")] == pytest.approx(deepseek / total, rel=1e-15)
+        assert got[("tokens_day", "family:nemotron")] == nemotron
+        assert ("open_weight_token_share", "open_weight") not in got  # no model list: no share, never a guess
+    assert len(days) == 2
 
 
 @pytest.mark.parametrize("value,want", [("595090081549", 595_090_081_549), ("0", 0),
