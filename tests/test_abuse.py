@@ -375,6 +375,17 @@ SQL_ALLOWLIST: dict[tuple[str, str, str], str] = {
     ("jobs/history.py", "first_day", "', '.join(('?' for _ in modes))"): "placeholders only",
     ("jobs/history.py", "done_run_ids", "', '.join((repr(s) for s in DONE_STATUSES))"):
         "repr of the module constant DONE_STATUSES",
+    ("warehouse/family.py", "catalogue_changed", "name"):
+        "a warehouse table name passed as a literal by store.py ('metrics', 'memberships')",
+    ("warehouse/family.py", "catalogue_changed", "columns"): "a literal column list passed by store.py",
+    ("warehouse/family.py", "rebuild", "FAMILY_DAILY_SQL.format(pairs='', days='')"):
+        "module constants: the family query with no pair or day restriction",
+    ("warehouse/family.py", "refresh",
+     "FAMILY_DAILY_SQL.format(pairs=PAIRS.format(table='_pairs'), days=DAY_RANGE if contiguous else DAYS)"):
+        "module constants only (PAIRS, DAY_RANGE, DAYS, a registered relation's fixed name); days go in as parameters",
+    ("warehouse/family.py", "refresh", "FAMILY_DAILY_SQL.format(pairs=PAIRS.format(table='_whole'), days='')"):
+        "module constants only",
+    ("warehouse/family.py", "refresh", "insert"): "FAMILY_DAILY_COLUMNS, a module constant",
     ("warehouse/store.py", "_upsert_rows", "name"):
         "an extra table's name, checked against EXTRA_TABLE_KEYS (code) before use (KeyError otherwise)",
     ("warehouse/store.py", "_upsert_rows", "', '.join(keys)"): "EXTRA_TABLE_KEYS[name]: code",

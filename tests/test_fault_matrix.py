@@ -28,6 +28,9 @@ from collectors.fake.world import World
 from jobs import fault_matrix as fm
 from tests.conftest import ROOT, base_config, dump_toml, query_db, run_cli
 
+# the matrix runs every cell once, in the first test's setup: minutes, not the per-test default
+pytestmark = pytest.mark.timeout(1500)
+
 TODAY = "2023-07-19"
 D = dt.date.fromisoformat(TODAY)
 ARENA_TODAY = "2024-03-20"
