@@ -55,8 +55,8 @@ def build(b: Builder) -> Page:
     for arena in arenas:
         _arena(b, page, arena, len(arenas) > 1)
     _families(b, page)
-    _statements(b, page)
     _board(b, page)
+    _statements(b, page)
     return page
 
 
