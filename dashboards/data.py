@@ -21,7 +21,7 @@ import duckdb
 
 from dashboards import freshness
 from dashboards.settings import BoardStatement, SiteFamily
-from warehouse import db, store
+from warehouse import db, facts, store
 from warehouse.metrics import METHOD_RANK_SQL, METRICS
 from warehouse.settings import StorageSettings
 from warehouse.store import EventRow
@@ -459,8 +459,9 @@ def _health(r: Reader, cutoff: dt.date) -> dict[str, Any]:
                             GROUP BY ALL ORDER BY ALL""", [cutoff])
     unrebuilt = r.rows("""SELECT day, collector, source, reason FROM gaps WHERE day <= ?
                           ORDER BY day DESC LIMIT 30""", [cutoff]) if r.has_table("gaps") else []
+    suspects = r.rows(facts.SUSPECTS_SQL, [cutoff]) if r.has_table("facts") else []
     return {"runs": last, "sources": fresh, "reference_day": freshness.reference_day(r.rows, cutoff),
-            "unrebuilt": unrebuilt, "failures": failures,
+            "unrebuilt": unrebuilt, "failures": failures, "suspects": suspects,
             "gaps": [g["day"] for g in gaps],
             "budget": [{"day": d, "collector": c, "requests": float(v)} for (d, c), v in sorted(budget.items())],
             "coverage": coverage, "metrics": per_metric}

@@ -54,6 +54,13 @@ def _runs(b: Builder, page: Page, h: dict[str, Any]) -> None:
             [(r["day"], r["collector"], r["status"], r["error"] or "") for r in h["failures"]]) + "</section>")
     else:
         page.add('<section class="card"><h2>Recent failures</h2><p class="ok">None recorded.</p></section>')
+    if h.get("suspects"):
+        page.add('<section class="card"><h2>Values flagged suspect</h2><p class="note">An implausible overnight '
+                 'fall ([plausibility]): kept out of family totals and headlines until a later day confirms '
+                 'it (the same list as <code>ecotrend status</code>).</p>' + table(
+                     ["day", "source", "metric", "subject", "value"],
+                     [(r["day"], r["source"], r["metric"], r["subject"], r["value"]) for r in h["suspects"]],
+                     numeric=(4,)) + "</section>")
 
 
 def _gaps(page: Page, h: dict[str, Any]) -> None:

@@ -228,9 +228,7 @@ def _fact_checks(con: duckdb.DuckDBPyConnection, q: Any) -> tuple[dict[str, Any]
         return {"duplicate_keys": 0, "examples": []}, []
     integrity = {"duplicate_keys": n, "examples": [[v.isoformat() if isinstance(v, dt.date) else v for v in r]
                                                    for r in examples]}
-    suspects = q(f"""SELECT f.day, s.source, s.metric, s.subject, f.value, f.collected_at FROM facts f
-                     JOIN series s ON s.series_id = f.series_id WHERE {facts.SUSPECT_SQL.format(col="f.flags")}
-                     ORDER BY f.day DESC, s.source, s.metric, s.subject LIMIT 100""")
+    suspects = q(facts.SUSPECTS_SQL, ["9999-12-31"])
     return integrity, suspects
 
 

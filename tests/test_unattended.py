@@ -3,6 +3,7 @@ SQL hints, and the cost of a missing token."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from jobs import cli
 from tests.conftest import closed_port, run_cli
@@ -99,3 +100,6 @@ def test_a_collapse_to_zero_is_flagged_suspect_kept_out_of_the_total_and_alerted
     assert alert.is_file() and "flagged suspect" in alert.read_text()
     status = run_cli("status", config=cfg, today="2023-07-19")
     assert "suspect" in status.stdout and "llama" in status.stdout
+    health = (Path(config_data["site"]["out_dir"]) / "health.html").read_text(encoding="utf-8")
+    section = health[health.index("Values flagged suspect"):]
+    assert "repo_count" in section[:2000] and "llama" in section[:2000]

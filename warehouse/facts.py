@@ -27,6 +27,12 @@ OBSERVATION_SCHEMA = pa.schema([("day", pa.date32()), ("source", pa.string()), (
                                 ("subject", pa.string()), ("value", pa.float64()), ("method", pa.string()),
                                 ("flags", pa.string())])
 SUSPECT_SQL = "({col} <> '' AND list_contains(string_split({col}, ','), 'suspect'))"
+# The values flagged suspect now (newest first), as `status` and the data-health page list them; one
+# parameter: the last day to consider.
+SUSPECTS_SQL = f"""SELECT f.day, s.source, s.metric, s.subject, f.value, f.collected_at FROM facts f
+    JOIN series s ON s.series_id = f.series_id
+    WHERE f.day <= ? AND {SUSPECT_SQL.format(col="f.flags")}
+    ORDER BY f.day DESC, s.source, s.metric, s.subject LIMIT 100"""
 
 
 @dataclass(frozen=True)
