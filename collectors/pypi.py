@@ -32,10 +32,19 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def parse_overall(data: Any, pkg: str) -> dict[dt.date, int]:
+class DaySeries(dict):
+    """Downloads per day, and the days the answer listed without a usable count (``skipped``)."""
+
+    skipped: list[str]
+
+
+def parse_overall(data: Any, pkg: str, strict: bool = False) -> DaySeries:
+    """Downloads per day without mirrors.  A day row without an integer count costs that day only: it
+    is left out (no row, never a zero) and named in ``skipped`` (``strict``: a ParseError instead)."""
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ParseError(f"pypistats answer for '{pkg}' has no data list")
-    out: dict[dt.date, int] = {}
+    out = DaySeries()
+    out.skipped = []
     for row in data["data"]:
         if not isinstance(row, dict):
             raise ParseError(f"pypistats answer for '{pkg}': a row is not an object")
@@ -47,7 +56,10 @@ def parse_overall(data: Any, pkg: str) -> dict[dt.date, int]:
             raise ParseError(f"pypistats answer for '{pkg}': bad date {row.get('date')!r}") from None
         n = row.get("downloads")
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ParseError(f"pypistats answer for '{pkg}': no integer downloads on {day}")
+            if strict:
+                raise ParseError(f"pypistats answer for '{pkg}': no integer downloads on {day}")
+            out.skipped.append(day.isoformat())
+            continue
         out[day] = n
     return out
 
@@ -68,7 +80,7 @@ class Pypi:
     def estimate(self, cfg: Settings) -> dict[str, int]:
         return {"overall": len(self.packages(cfg))}
 
-    def fetch(self, ctx: Context, pkg: str) -> dict[dt.date, int]:
+    def fetch(self, ctx: Context, pkg: str) -> DaySeries:
         url = f"{ctx.settings.pypi.api_url}/packages/{quote(pkg, safe='')}/overall"
         resp = ctx.http.get(url, source=self.source, resource="overall", params={"mirrors": "false"},
                             min_interval=60.0 / ctx.settings.pypi.requests_per_minute)
@@ -111,8 +123,11 @@ class Pypi:
         tries.finish("packages")
         return batch
 
-    def _store(self, batch: Batch, pkg: str, series: dict[dt.date, int], first: dt.date | None,
+    def _store(self, batch: Batch, pkg: str, series: DaySeries, first: dt.date | None,
                last: dt.date | None) -> None:
+        if series.skipped:
+            batch.failures.append(f"package {pkg}: answer without downloads on {', '.join(series.skipped[:5])}"
+                                  f"{' …' if len(series.skipped) > 5 else ''}; its other days are stored")
         for day, n in sorted(series.items()):
             if (first is None or day >= first) and (last is None or day <= last):
                 batch.add(day, "downloads_day", pkg, n)

@@ -95,14 +95,22 @@ def test_pypistats_overall_keeps_the_days_without_mirrors():
     ({"data": ["2024-05-01"]}, "a row is not an object"),
     ({"data": [{"category": "without_mirrors", "date": "05/01/2024", "downloads": 1}]}, "bad date '05/01/2024'"),
     ({"data": [{"category": "without_mirrors", "downloads": 1}]}, "bad date None"),
-    ({"data": [{"category": "without_mirrors", "date": "2024-05-01"}]}, "no integer downloads on 2024-05-01"),
-    ({"data": [{"category": "without_mirrors", "date": "2024-05-01", "downloads": "12"}]}, "no integer downloads"),
-    ({"data": [{"category": "without_mirrors", "date": "2024-05-01", "downloads": -1}]}, "no integer downloads"),
-    ({"data": [{"category": "without_mirrors", "date": "2024-05-01", "downloads": False}]}, "no integer downloads"),
 ])
 def test_pypistats_overall_malformed_is_a_parse_error(data, says):
     with pytest.raises(ParseError, match=f"^pypistats answer for 'openai'.*{says}"):
         parse_overall(data, "openai")
+
+
+@pytest.mark.parametrize("bad", [{}, {"downloads": "12"}, {"downloads": -1}, {"downloads": False}])
+def test_pypistats_day_without_a_count_costs_that_day_only(bad):
+    """A day row without an integer count: that day has no row (never a zero), the others are kept and
+    the day is named; strict parsing still refuses it."""
+    data = {"data": [{"category": "without_mirrors", "date": "2024-05-01", **bad},
+                     {"category": "without_mirrors", "date": "2024-05-02", "downloads": 7}]}
+    got = parse_overall(data, "openai")
+    assert got == {dt.date(2024, 5, 2): 7} and got.skipped == ["2024-05-01"]
+    with pytest.raises(ParseError, match="no integer downloads on 2024-05-01"):
+        parse_overall(data, "openai", strict=True)
 
 
 # -- npm --------------------------------------------------------------------------------------------
