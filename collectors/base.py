@@ -37,6 +37,23 @@ class Observation:
     flags: str = ""  # comma-separated, e.g. "incomplete"
 
 
+class DaySeries(dict):
+    """A registry's counts per day, and the days its answer listed without a usable count (``skipped``:
+    those days get no row, never a zero, and the run names them)."""
+
+    skipped: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped = []
+
+    def skipped_line(self, what: str) -> str | None:
+        if not self.skipped:
+            return None
+        more = " …" if len(self.skipped) > 5 else ""
+        return f"{what}: answer without downloads on {', '.join(self.skipped[:5])}{more}; its other days are stored"
+
+
 @dataclass
 class Subject:
     source: str

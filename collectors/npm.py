@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from collectors.attempts import Attempts
-from collectors.base import Batch, Context, Membership, Subject
+from collectors.base import Batch, Context, DaySeries, Membership, Subject
 from collectors.errors import NetworkUnavailable, ParseError, RateLimitExhausted, SourceError, UpstreamError
 from collectors.settings import Settings
 
@@ -82,7 +82,8 @@ def calls_of(urls: list[str]) -> list[Call]:
     return sorted(out, key=lambda c: (c[1], c[0]))
 
 
-def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
+def parse_range(data: Any, pkg: str) -> DaySeries:
+    """Downloads per day of one package; a day without an integer count is left out and named."""
     if not isinstance(data, dict):
         raise ParseError(f"npm answer for '{pkg}' is not an object")
     if "error" in data:
@@ -90,7 +91,7 @@ def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
     rows = data.get("downloads")
     if not isinstance(rows, list):
         raise ParseError(f"npm answer for '{pkg}' has no downloads list")
-    out: dict[dt.date, int] = {}
+    out = DaySeries()
     for row in rows:
         try:
             day = dt.date.fromisoformat(str(row.get("day")))
@@ -98,7 +99,8 @@ def parse_range(data: Any, pkg: str) -> dict[dt.date, int]:
             raise ParseError(f"npm answer for '{pkg}': a row has no day") from None
         n = row.get("downloads")
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ParseError(f"npm answer for '{pkg}': no integer downloads on {day}")
+            out.skipped.append(day.isoformat())
+            continue
         out[day] = n
     return out
 
@@ -210,6 +212,8 @@ class Npm:
                     continue
                 batch.add(day, "downloads_day", pkg, n)
                 last[pkg] = max(last.get(pkg, day), day)
+            if series.skipped:
+                batch.failures.append(series.skipped_line(f"package {pkg}"))
             batch.subjects.append(Subject(self.source, pkg, "package", pkg))
         if error is not None:
             raise error

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from collectors.attempts import Attempts
-from collectors.base import Batch, Context, Membership, Subject
+from collectors.base import Batch, Context, DaySeries, Membership, Subject
 from collectors.errors import ParseError
 from collectors.settings import Settings
 
@@ -32,19 +32,12 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-class DaySeries(dict):
-    """Downloads per day, and the days the answer listed without a usable count (``skipped``)."""
-
-    skipped: list[str]
-
-
 def parse_overall(data: Any, pkg: str, strict: bool = False) -> DaySeries:
     """Downloads per day without mirrors.  A day row without an integer count costs that day only: it
     is left out (no row, never a zero) and named in ``skipped`` (``strict``: a ParseError instead)."""
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ParseError(f"pypistats answer for '{pkg}' has no data list")
     out = DaySeries()
-    out.skipped = []
     for row in data["data"]:
         if not isinstance(row, dict):
             raise ParseError(f"pypistats answer for '{pkg}': a row is not an object")
@@ -126,8 +119,7 @@ class Pypi:
     def _store(self, batch: Batch, pkg: str, series: DaySeries, first: dt.date | None,
                last: dt.date | None) -> None:
         if series.skipped:
-            batch.failures.append(f"package {pkg}: answer without downloads on {', '.join(series.skipped[:5])}"
-                                  f"{' …' if len(series.skipped) > 5 else ''}; its other days are stored")
+            batch.failures.append(series.skipped_line(f"package {pkg}"))
         for day, n in sorted(series.items()):
             if (first is None or day >= first) and (last is None or day <= last):
                 batch.add(day, "downloads_day", pkg, n)
