@@ -260,22 +260,22 @@ def _counter(fam: Family, name: str, i: int, start: dt.date, end: dt.date, scale
     return out
 
 
-def fill_ollama(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+def _fill_counters(part: Any, names: list[tuple[Family, list[str]]], start: dt.date, end: dt.date, scale: float,
+                   peak: float) -> str:
     n = 0
-    for fam in fams:
-        for i, model in enumerate(fam.ollama):
-            part.set(model, _counter(fam, model, i, start, end, scale, 80_000.0))
+    for fam, models in names:
+        for i, model in enumerate(models):
+            part.set(model, _counter(fam, model, i, start, end, scale, peak))
             n += 1
     return f"{n} models"
+
+
+def fill_ollama(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
+    return _fill_counters(part, [(f, f.ollama) for f in fams], start, end, scale, 80_000.0)
 
 
 def fill_replicate(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
-    n = 0
-    for fam in fams:
-        for i, model in enumerate(fam.replicate):
-            part.set(model, _counter(fam, model, i, start, end, scale, 5_000.0))
-            n += 1
-    return f"{n} models"
+    return _fill_counters(part, [(f, f.replicate) for f in fams], start, end, scale, 5_000.0)
 
 
 Filler = Callable[[Any, list[Family], dt.date, dt.date, float], str]
