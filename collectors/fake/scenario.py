@@ -184,22 +184,23 @@ def _package_series(fam: Family, pkg: str, i: int, start: dt.date, end: dt.date,
     return {d: int(v * p) for d, v in curve.items()}
 
 
-def _fill_packages(part: Any, names: list[tuple[Family, list[str]]], start: dt.date, end: dt.date, scale: float,
-                   peak: float) -> str:
+def _fill(part: Any, names: list[tuple[Family, list[str]]], series: Any, start: dt.date, end: dt.date,
+          scale: float, peak: float, noun: str) -> str:
+    """Give each named item of each family its simulated series (``series``: _package_series or _counter)."""
     n = 0
-    for fam, pkgs in names:
-        for i, pkg in enumerate(pkgs):
-            part.set(pkg, _package_series(fam, pkg, i, start, end, scale, peak))
+    for fam, items in names:
+        for i, item in enumerate(items):
+            part.set(item, series(fam, item, i, start, end, scale, peak))
             n += 1
-    return f"{n} packages"
+    return f"{n} {noun}"
 
 
 def fill_pypi(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
-    return _fill_packages(part, [(f, f.pypi) for f in fams], start, end, scale, 60_000.0)
+    return _fill(part, [(f, f.pypi) for f in fams], _package_series, start, end, scale, 60_000.0, "packages")
 
 
 def fill_npm(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
-    return _fill_packages(part, [(f, f.npm) for f in fams], start, end, scale, 25_000.0)
+    return _fill(part, [(f, f.npm) for f in fams], _package_series, start, end, scale, 25_000.0, "packages")
 
 
 def fill_modelscope(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
@@ -260,22 +261,12 @@ def _counter(fam: Family, name: str, i: int, start: dt.date, end: dt.date, scale
     return out
 
 
-def _fill_counters(part: Any, names: list[tuple[Family, list[str]]], start: dt.date, end: dt.date, scale: float,
-                   peak: float) -> str:
-    n = 0
-    for fam, models in names:
-        for i, model in enumerate(models):
-            part.set(model, _counter(fam, model, i, start, end, scale, peak))
-            n += 1
-    return f"{n} models"
-
-
 def fill_ollama(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
-    return _fill_counters(part, [(f, f.ollama) for f in fams], start, end, scale, 80_000.0)
+    return _fill(part, [(f, f.ollama) for f in fams], _counter, start, end, scale, 80_000.0, "models")
 
 
 def fill_replicate(part: Any, fams: list[Family], start: dt.date, end: dt.date, scale: float) -> str:
-    return _fill_counters(part, [(f, f.replicate) for f in fams], start, end, scale, 5_000.0)
+    return _fill(part, [(f, f.replicate) for f in fams], _counter, start, end, scale, 5_000.0, "models")
 
 
 Filler = Callable[[Any, list[Family], dt.date, dt.date, float], str]
