@@ -59,20 +59,7 @@ def built_site(tmp_path_factory) -> Path:
 
 
 def _open(browser, page_path: Path, blocked: list[str], errors: list[str]):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-
-    def route(r):
-        if r.request.url.startswith("file://"):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-    page.route("**/*", route)
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-    page.goto(page_path.as_uri())
-    page.wait_for_function("window.ecotrendCharts && window.ecotrendCharts.done", timeout=30_000)
-    return page
+    return _open_at(browser, page_path, 1280, 900, blocked, errors)
 
 
 def _pages(site: Path) -> list[Path]:
