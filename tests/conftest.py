@@ -75,7 +75,8 @@ def write_config(tmp_path: Path, config_data: dict[str, Any]):
 def run_cli(*args: str, config: Path | None = None, today: str | None = None,
             env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
             ) -> subprocess.CompletedProcess:
-    """The real ``ecotrend`` CLI in a subprocess."""
+    """The real ``ecotrend`` CLI in a process of its own (tests/forkserver.py; a new interpreter with
+    ``ECOTREND_TEST_SPAWN=1``)."""
     cmd = [sys.executable, "-m", "jobs.cli", *args]
     if config is not None:
         cmd += ["--config", str(config)]
@@ -85,6 +86,11 @@ def run_cli(*args: str, config: Path | None = None, today: str | None = None,
                                                                  "ECOTREND_CONFIG")}
     full_env["PYTHONPATH"] = str(ROOT)
     full_env.update(env or {})
+    if os.environ.get("ECOTREND_TEST_SPAWN") != "1":  # a fork of a process that has imported the CLI
+        from tests import forkserver
+
+        return forkserver.server(ROOT, {**os.environ, "PYTHONPATH": str(ROOT)}).run(
+            cmd[3:], full_env, str(cwd or ROOT), timeout)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env,
                           cwd=str(cwd or ROOT))
 
