@@ -7,7 +7,13 @@ Outcomes (what ``ecotrend collect --source NAME`` ends with, and what is stored)
 - ``failed``: the source fails with one line and stores nothing; exit 3;
 - ``flagged``: stored, flagged ``incomplete`` (never as a plain count); exit 0;
 - ``spooled``: rows kept in data/pending and merged by the next run; exit 0;
-- ``n.a.``: the fault cannot reach this collector (e.g. a field of a JSON object on an HTML page).
+- ``suspect``: a level that falls to 0 overnight is stored flagged ``suspect`` beside the previous
+  day's, named in the run's output and kept out of family totals; exit 0;
+- ``n.a.``: the fault cannot reach this collector (e.g. a field of a JSON object on an HTML page), or
+  the collector gives no level for it to collapse.
+
+Each cell is one run of one day, with the fault queued; a collapse needs a day before it, so the
+``zero_field`` row's cells run a clean day first and the faulty one after it, in one warehouse.
 
 tests/test_fault_matrix.py runs every cell through the real CLI; ``jobs/docs.py`` renders the
 README's "Fault matrix" table from the same data.
@@ -32,11 +38,12 @@ class Fault:
     params: dict[str, Any] = field(default_factory=dict)
     # which request it hits: "one" (the first subject's), "later" (after another subject was fetched),
     # "json" (a JSON answer), "field" (a JSON object with a field to drop), "subject" (a configured
-    # subject's own address)
+    # subject's own address), "level" (a JSON object with a level's count to set to 0)
     target: str = "one"
 
 
-R, T, P, K, F, FL, S, NA = "retried", "tolerated", "partial", "kept", "failed", "flagged", "spooled", "n.a."
+R, T, P, K, F, FL, S, SU, NA = ("retried", "tolerated", "partial", "kept", "failed", "flagged", "spooled", "suspect",
+                                "n.a.")
 GH_API = ("github_search", "github_repos", "github_stars")
 
 
@@ -84,6 +91,9 @@ MATRIX: list[tuple[Fault, dict[str, str]]] = [
     (Fault("oversized response (over `max_response_bytes`)", "oversized", params={"bytes": 3_000_000}),
      row(P, github_trending=F, openrouter=F)),
     (Fault("empty page whose cursor goes on", "empty"), row(NA, hf_models=R)),
+    (Fault("a level collapses to zero overnight (after a clean day)", "zero_field", params={"field": "{level}"},
+           target="level"),
+     row(NA, github_search=SU, github_repos=SU, hf_models=SU, modelscope=SU, replicate=SU)),
     (Fault("warehouse locked by a reader at commit time", "locked"), row(S)),
 ]
 
@@ -96,7 +106,11 @@ MEANING = {
     F: "the source fails with one line and stores nothing; exit 3",
     FL: "stored flagged `incomplete`, never as a plain count; exit 0",
     S: "rows kept in `data/pending/`, merged by the next run; exit 0",
-    NA: "the fault cannot reach this collector",
+    SU: "that subject's level is stored as 0 flagged `suspect` beside the previous day's, and the run names it "
+        "(`suspect: …`); where the subject is a family member it counts as not reporting in the family total "
+        "until a later day confirms the fall; the others are stored exactly; exit 0",
+    NA: "the fault cannot reach this collector (an HTML page, a CSV file), or the collector gives no level "
+        "for it to collapse (flows, rolling windows, scores)",
 }
 
 

@@ -4,7 +4,9 @@ The expected outcome of each cell is data (jobs/fault_matrix.py), rendered into 
 "Fault matrix" table.  Each cell runs ``ecotrend collect --source NAME`` on a small fake world with
 one fault queued, then compares what is stored with a clean run of the same world: retried → the
 same rows exactly; partial → a subset of them, the hit subject absent, the others complete; failed →
-nothing at all.  Never a zero, a partial total or a traceback.
+nothing at all.  Never a zero, a partial total or a traceback — save the one zero a collapsed level
+answers (the ``zero_field`` row: a clean day, then the faulty one in the same warehouse), which is
+stored flagged ``suspect`` and kept out of the family totals.
 """
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ class Spec:
     targets: dict[str, Target]
     field: str = ""  # a field of the JSON object at targets["field"]
     field_metric: str = ""  # the metric that field gives, where the rest of the answer is kept (outcome K)
+    level: str = ""  # a level's count in the JSON object at targets["level"] (dotted: Data.Downloads)
+    level_metric: str = ""  # the metric that level gives (outcome SU)
     today: str = TODAY
 
 
@@ -178,8 +182,10 @@ def setup_ollama(world, cfg):
 def setup_replicate(world, cfg):
     cfg["replicate"] = {"api_url": cfg["_fake_url"] + "/replicate"}
     world.part("replicate").set("meta/meta-llama-3-70b-instruct", 123_456_789)
+    world.part("replicate").set("lucataco/llama-2-7b-chat", 56_789)
     world.part("replicate").set("openai/gpt-oss-120b", 4_321)
-    eco(cfg, "llama")["replicate_models"] = ["meta/meta-llama-3-70b-instruct"]
+    # two members of one family: a total without one of them shows it (subjects_reporting < expected)
+    eco(cfg, "llama")["replicate_models"] = ["meta/meta-llama-3-70b-instruct", "lucataco/llama-2-7b-chat"]
     eco(cfg, "gpt")["replicate_models"] = ["openai/gpt-oss-120b"]
 
 
@@ -193,11 +199,12 @@ SPECS = {s.name: s for s in [
         "one": Target(r"^/github/search/repositories$", subj("llama"), subj("GPT-4")),
         # the second query asked: the counts taken before the limit are kept
         "later": Target(r"^/github/search/repositories$", subj("GPT-4"), subj("llama"),
-                        query=r"(^|&)q=GPT-4(&|$)")}, field="total_count"),
+                        query=r"(^|&)q=GPT-4(&|$)")}, field="total_count", level="total_count",
+         level_metric="repo_count"),
     Spec("github_repos", "github", setup_repos, {
         "one": Target(r"^/github/repos/meta-llama/llama$", REPO1, REPO2),
         "later": Target(r"^/github/repos/openai/gpt-2$", REPO2, REPO1)}, field="stargazers_count",
-         field_metric="stars"),
+         field_metric="stars", level="stargazers_count", level_metric="stars"),
     Spec("github_stars", "github", setup_repos, {
         "one": Target(r"^/github/repos/meta-llama/llama/stargazers/history$", REPO1, REPO2),
         "later": Target(r"^/github/repos/openai/gpt-2/stargazers/history$", REPO2, REPO1)}),
@@ -209,7 +216,7 @@ SPECS = {s.name: s for s in [
                       lambda day, s: s in ("author:openai", "family:gpt") or s.startswith("openai/")),
         "later": Target(HF_MODEL, subj("TheBloke/Llama-2-7B-GGUF"),
                         lambda day, s: s != "TheBloke/Llama-2-7B-GGUF")}, field="downloads",
-         field_metric="downloads_30d"),
+         field_metric="downloads_30d", level="downloadsAllTime", level_metric="downloads_all_time"),
     Spec("pypi", "pypi", setup_pypi, {
         "one": Target(r"^/pypistats/api/packages/llama-cpp-python/", subj("llama-cpp-python"), subj("openai")),
         "later": Target(r"^/pypistats/api/packages/openai/", subj("openai"), subj("llama-cpp-python"))},
@@ -238,7 +245,8 @@ SPECS = {s.name: s for s in [
         "one": Target(r"^/modelscope/api/v1/models/qwen/Qwen-7B-Chat$", subj("qwen/Qwen-7B-Chat"),
                       subj("ZhipuAI/chatglm3-6b")),
         "later": Target(r"^/modelscope/api/v1/models/ZhipuAI/chatglm3-6b$", subj("ZhipuAI/chatglm3-6b"),
-                        subj("qwen/Qwen-7B-Chat"))}, field="Data"),
+                        subj("qwen/Qwen-7B-Chat"))}, field="Data", level="Data.Downloads",
+         level_metric="downloads_all_time"),
     Spec("openrouter", "openrouter", setup_openrouter, {
         # the rankings carry every figure: without them nothing is stored
         "one": Target(r"^/openrouter/api/v1/datasets/rankings-daily$", lambda d, s: True, lambda d, s: False),
@@ -252,13 +260,14 @@ SPECS = {s.name: s for s in [
         "one": Target(r"^/replicate/v1/models/meta/", subj("meta/meta-llama-3-70b-instruct"),
                       subj("openai/gpt-oss-120b")),
         "later": Target(r"^/replicate/v1/models/openai/", subj("openai/gpt-oss-120b"),
-                        subj("meta/meta-llama-3-70b-instruct"))}, field="run_count", today=USAGE_TODAY),
+                        subj("meta/meta-llama-3-70b-instruct"))}, field="run_count", level="run_count",
+         level_metric="runs", today=USAGE_TODAY),
 ]}
 
 
 def target_of(spec: Spec, fault: fm.Fault) -> Target:
     """The request a fault row aims at, for this collector (its own target when it has one)."""
-    fallback = {"json": "one", "field": "one", "subject": "one", "later": "one"}
+    fallback = {"json": "one", "field": "one", "subject": "one", "later": "one", "level": "field"}
     key = fault.target
     while key not in spec.targets:
         key = fallback[key]
@@ -269,7 +278,7 @@ def target_of(spec: Spec, fault: fm.Fault) -> Target:
 WORKERS = min(12, 3 * (os.cpu_count() or 2))  # the cells mostly wait on their subprocess
 
 
-def start_fake(today: str) -> FakeUpstream:
+def start_fake(today: str | dt.date) -> FakeUpstream:
     world = World(today)
     world.part("github").limits = Limits(search=(1000, 1000, 60), core=(5000, 5000, 3600))
     return FakeUpstream(world).start()
@@ -305,6 +314,20 @@ def stored(cfg: dict[str, Any], source: str) -> Rows:
                             "WHERE source = ?", [source]))
 
 
+def family_totals(cfg: dict[str, Any]) -> Rows:
+    """(day, ecosystem, metric, value, subjects_reporting, subjects_expected) of ecosystem_daily."""
+    return set(query_db(Path(cfg["storage"]["database"]),
+                        "SELECT day, ecosystem, metric, value, subjects_reporting, subjects_expected "
+                        "FROM ecosystem_daily"))
+
+
+def family_members(cfg: dict[str, Any], source: str) -> set[tuple[str, str]]:
+    """(ecosystem, subject) of the source's subjects counted in family totals."""
+    return set(query_db(Path(cfg["storage"]["database"]),
+                        "SELECT DISTINCT ecosystem, subject FROM memberships "
+                        "WHERE source = ? AND role IN ('primary', 'member')", [source]))
+
+
 @dataclass
 class Result:
     returncode: int
@@ -316,10 +339,15 @@ class Result:
     merged_rc: int = 0
     merged_out: str = ""
     merged_rows: Rows = field(default_factory=set)
+    families: Rows = field(default_factory=set)  # ecosystem_daily after the run
+    members: set[tuple[str, str]] = field(default_factory=set)  # (ecosystem, subject) counted in family totals
+    before_rc: int = 0  # a collapse cell's clean run of the day before
+    before_out: str = ""
 
 
 def inject(fake: FakeUpstream, spec: Spec, fault: fm.Fault, target: Target) -> None:
-    params = {k: (v.format(field=spec.field) if isinstance(v, str) else v) for k, v in fault.params.items()}
+    params = {k: (v.format(field=spec.field, level=spec.level) if isinstance(v, str) else v)
+              for k, v in fault.params.items()}
     if target.query:
         params["query"] = target.query
     fake.inject(fault.kind, target.path, fault.times, **params)
@@ -331,7 +359,8 @@ def run_clean(name: str, tmp: Path) -> Result:
     try:
         path, cfg = write(fake, tmp, spec)
         r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60, env=KEYS)
-        return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source))
+        return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source),
+                      families=family_totals(cfg), members=family_members(cfg, spec.source))
     finally:
         fake.stop()
 
@@ -344,6 +373,25 @@ def run_fault(name: str, fault: fm.Fault, tmp: Path) -> Result:
         inject(fake, spec, fault, target_of(spec, fault))
         r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60, env=KEYS)
         return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source), len(fake.faults))
+    finally:
+        fake.stop()
+
+
+def run_collapse(name: str, fault: fm.Fault, tmp: Path) -> Result:
+    """A clean day, then the day after with the fault queued, into the same warehouse: a collapse is a
+    fall from the day before."""
+    spec = SPECS[name]
+    prev = dt.date.fromisoformat(spec.today) - dt.timedelta(days=1)
+    fake = start_fake(prev)
+    try:
+        path, cfg = write(fake, tmp, spec)
+        before = run_cli("collect", "--source", name, config=path, today=prev.isoformat(), timeout=60, env=KEYS)
+        fake.world.set_today(spec.today)
+        inject(fake, spec, fault, target_of(spec, fault))
+        r = run_cli("collect", "--source", name, config=path, today=spec.today, timeout=60, env=KEYS)
+        return Result(r.returncode, r.stdout + r.stderr, r.stdout, stored(cfg, spec.source), len(fake.faults),
+                      families=family_totals(cfg), members=family_members(cfg, spec.source),
+                      before_rc=before.returncode, before_out=before.stdout + before.stderr)
     finally:
         fake.stop()
 
@@ -390,7 +438,8 @@ def case_id(name: str, fault: fm.Fault) -> str:
     return f"{name}:{fault.label}"
 
 
-FAULT_CASES = [c for c in fm.cases() if c[1].kind != "locked"]
+FAULT_CASES = [c for c in fm.cases() if c[1].kind not in ("locked", "zero_field")]
+COLLAPSE_CASES = [c for c in fm.cases() if c[1].kind == "zero_field"]
 LOCKED_CASES = [c[0] for c in fm.cases() if c[1].kind == "locked"]
 
 
@@ -406,7 +455,8 @@ def matrix(request, tmp_path_factory) -> dict[str, Result]:
         name = cs.params.get("name") or cs.params.get("locked")
         wanted.setdefault(f"clean:{name}", (run_clean, (name,)))
         if "fault" in cs.params:
-            wanted[case_id(name, cs.params["fault"])] = (run_fault, (name, cs.params["fault"]))
+            f = cs.params["fault"]
+            wanted[case_id(name, f)] = (run_collapse if f.kind == "zero_field" else run_fault, (name, f))
         elif "locked" in cs.params:
             wanted[f"locked:{name}"] = (run_locked, (name,))
     # the slowest cells (waits) first, so the pool ends together
@@ -465,7 +515,7 @@ def test_clean_runs_store_what_the_worlds_hold(matrix):
                                                (D, "ZhipuAI/chatglm3-6b"): 980_000.0},
         ("ollama", "pulls"): {(U, "llama3.1"): 111_800_000.0, (U, "gpt-oss"): 8_000.0},
         ("replicate", "runs"): {(U, "meta/meta-llama-3-70b-instruct"): 123_456_789.0,
-                                (U, "openai/gpt-oss-120b"): 4_321.0},
+                                (U, "lucataco/llama-2-7b-chat"): 56_789.0, (U, "openai/gpt-oss-120b"): 4_321.0},
     }
     for (name, metric), want in expect.items():
         if name in got:
@@ -525,6 +575,64 @@ def test_fault(name: str, fault: fm.Fault, outcome: str, matrix):
         assert plain == {x for x in truth if not target.lost(x[0], x[2])}
     else:
         raise AssertionError(outcome)
+
+
+@pytest.mark.parametrize("name,fault,outcome", COLLAPSE_CASES,
+                         ids=[f"{c[0]}-{c[1].label}" for c in COLLAPSE_CASES])
+def test_level_collapse(name: str, fault: fm.Fault, outcome: str, matrix):
+    """A level answered as 0 the day after a clean one: stored as 0 flagged suspect, named by the run,
+    left out of family totals; the day before and every other figure as a clean run stores them."""
+    assert outcome == fm.SU
+    spec = SPECS[name]
+    clean, res = matrix[f"clean:{name}"], matrix[case_id(name, fault)]
+    assert res.before_rc == 0 and "Traceback" not in res.before_out, res.before_out
+    assert res.returncode == 0 and "Traceback" not in res.out, res.out
+    assert res.faults_left == 0, f"the fault was never met\n{res.out}"
+    today = dt.date.fromisoformat(spec.today)
+    prev = today - dt.timedelta(days=1)
+    target = target_of(spec, fault)
+    [hit] = [x for x in clean.rows if x[1] == spec.level_metric and target.lost(x[0], x[2])]
+    _, metric, subject, _, method, _ = hit
+    zero = (today, metric, subject, 0.0, method, "suspect")
+    assert {x for x in res.rows if x[0] == today} == clean.rows - {hit} | {zero}, res.out
+    before = {x for x in res.rows if x[0] == prev}
+    [was] = [x[3] for x in before if x[1:3] == (metric, subject)]
+    assert was >= 10 and all(x[5] == "" for x in before), sorted(before)  # a level to fall from, unflagged
+    assert status_line(name, res.stdout).startswith(f"{name}: ok"), res.out
+    named = [ln for ln in res.stdout.splitlines() if ln.startswith("suspect: ")]
+    assert named == [f"suspect: {name}: {today} {spec.source} {metric} {subject}: 0 after {int(was)} "
+                     "(suspect, kept out of family totals until confirmed)"], res.out
+    check_family_totals(name, res, clean, today, metric, subject)
+
+
+# the collapsed subject's family and that family's total of the level on the day of the collapse
+# (value, subjects_reporting, subjects_expected); None: the subject is in no family total (an item)
+COLLAPSED_FAMILY: dict[str, tuple[str, tuple[float, int, int] | None] | None] = {
+    "github_search": ("llama", None),  # the family's primary query (aggregation primary): no total without it
+    "github_repos": ("llama", None),  # the family's only repository: no total without it
+    "replicate": ("llama", (56_789.0, 1, 2)),  # one of two members reports: never the 0 as a figure
+    "hf_models": None,  # an explicit model (role item): family:llama is the union of the family's queries
+    "modelscope": None,
+}
+
+
+def check_family_totals(name: str, res: Result, clean: Result, today: dt.date, metric: str, subject: str):
+    """Today's family totals are the clean run's but for the collapsed level of the subject's family,
+    where the subject counts as not reporting; the day before counted it."""
+    got = {r for r in res.families if r[0] == today}
+    want = {r for r in clean.families if r[0] == today}
+    fam = COLLAPSED_FAMILY[name]
+    assert {e for e, s in res.members if s == subject} == ({fam[0]} if fam else set()), res.members
+    if fam is None:
+        assert got == want, sorted(got ^ want)
+        return
+    key, total = (fam[0], metric), fam[1]
+    assert {r for r in got if r[1:3] != key} == {r for r in want if r[1:3] != key}, sorted(got ^ want)
+    [counted] = [r[4:] for r in want if r[1:3] == key]
+    assert counted[0] == counted[1], counted  # a clean run's total counts every member
+    assert [r[3:] for r in got if r[1:3] == key] == ([total] if total else []), sorted(got)
+    prev = today - dt.timedelta(days=1)
+    assert [r[4:] for r in res.families if r[0] == prev and r[1:3] == key] == [counted], sorted(res.families)
 
 
 @pytest.mark.parametrize("locked", LOCKED_CASES)

@@ -207,6 +207,13 @@ def test_a_collapse_to_zero_then_recovery_stays_suspect_and_out_of_the_total(cfg
         ("2023-07-03", "meta-llama/llama", 0.0)]
 
 
+def test_the_run_names_a_collapsed_level_with_its_full_count(cfg):
+    daily(cfg, "2023-07-01", 123_456_789)
+    recs = daily(cfg, "2023-07-02", 0)
+    assert recs[0].suspects == ["2023-07-02 github stars meta-llama/llama: 0 after 123456789 "
+                                "(suspect, kept out of family totals until confirmed)"]
+
+
 def test_a_fall_confirmed_the_next_day_is_cleared_and_counted(cfg):
     daily(cfg, "2023-07-01", 1000)
     assert daily(cfg, "2023-07-02", 300)[0].suspects  # more than half gone overnight: suspect for now

@@ -181,5 +181,12 @@ def describe(con: duckdb.DuckDBPyConnection, changes: Sequence[Change]) -> list[
         "SELECT series_id, source, metric, subject FROM series WHERE list_contains(?, series_id)",
         [sorted({c.series_id for c in new})]).fetchall())
     return [f"{c.day} {names[c.series_id][0]} {names[c.series_id][1]} {names[c.series_id][2]}: "
-            f"{c.value:g} after {c.reference:g} (suspect, kept out of family totals until confirmed)"
+            f"{figure(c.value)} after {figure(c.reference)} (suspect, kept out of family totals until confirmed)"
             for c in new]
+
+
+def figure(v: float | None) -> str:
+    """A value as the run names it: a count in full (123456789, not 1.23457e+08), a fraction as is."""
+    if v is None:
+        return "?"
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:g}"

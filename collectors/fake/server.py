@@ -9,6 +9,7 @@ run the real CLI in a subprocess against it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -84,7 +85,7 @@ class Fault:
 FAULT_KINDS = {
     "primary_limit", "primary_limit_429", "retry_after", "secondary", "http_500", "http_502",
     "slow", "truncated", "incomplete", "reset", "html", "not_found", "redirect_loop", "oversized",
-    "missing_field", "empty", "hf_rate_limit", "bare_row",
+    "missing_field", "empty", "hf_rate_limit", "bare_row", "zero_field",
 }
 
 
@@ -209,6 +210,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._control(method, full_path, body)
         req = self._request(method, full_path, parts.query, body)
         fault = server.take_fault(full_path, parts.query)
+        if fault and fault.kind == "zero_field":
+            # the answer changed (a count fell to 0), so no ETag the client kept can match it
+            req.headers.pop("if-none-match", None)
         if fault and fault.kind == "reset":
             return self._reset(full_path, req)
         if fault and fault.kind == "slow":
@@ -319,6 +323,8 @@ def _after_fault(fault: Fault | None, reply: Reply) -> Reply:
             reply.body.pop(name, None)
         if fault.params.get("rename_to"):
             reply.body[fault.params["rename_to"]] = None
+    elif fault.kind == "zero_field" and isinstance(reply.body, dict):
+        _zero_field(reply, str(fault.params.get("field", "")))
     elif fault.kind == "bare_row" and isinstance(reply.body, str):
         # the first row as a new repository shows it: no star count, no language
         reply.body = re.sub(r'<a[^>]*href="[^"]*/stargazers"[^>]*>.*?</a>', "", reply.body, count=1, flags=re.S)
@@ -326,6 +332,19 @@ def _after_fault(fault: Fault | None, reply: Reply) -> Reply:
     elif fault.kind == "oversized":
         reply.headers["X-Fake-Oversize"] = str(int(fault.params.get("bytes", 60_000_000)))
     return reply
+
+
+def _zero_field(reply: Reply, dotted: str) -> None:
+    """Set a field of a JSON object answer to 0: ``total_count``, or a dotted path (``Data.Downloads``).
+    The answer is a new one: its ETag, if it has one, is that of the changed body."""
+    *parents, last = dotted.split(".")
+    obj: Any = reply.body
+    for key in parents:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    if isinstance(obj, dict) and last in obj:
+        obj[last] = 0
+    if "etag" in reply.headers:
+        reply.headers["etag"] = f'W/"{hashlib.sha256(reply.payload()).hexdigest()[:32]}"'
 
 
 def _fault_reply(fault: Fault, req: Request) -> Reply | None:
