@@ -5,9 +5,7 @@ A ``Builder`` holds the data read once and the site folder; each page module tur
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import altair as alt
 
 from dashboards.charts import Spec, tip
 from dashboards.data import SiteData
+from dashboards.images import ImageRenderer
 from dashboards.render import Page
 from dashboards.settings import SiteSettings
 
@@ -36,6 +35,10 @@ METRIC_SOURCES = {"downloads_day": ("pypi", "npm"), "model_count": ("huggingface
                   "best_rank": ("arena",), "tokens_day": ("openrouter",), "token_share": ("openrouter",),
                   "open_weight_token_share": ("openrouter",), "pulls": ("ollama",), "runs": ("replicate",),
                   "runs_day": ("replicate",)}
+# With --png every chart of these pages is also written as PNG and SVG: the comparisons a reader pastes
+# into a report or slides.  Every other page gets files for its first chart only (its og:image); the
+# rest of their charts are saved from the page itself (save as PNG / SVG, with the same provenance).
+IMAGE_PAGES = frozenset({"index.html", "families.html", "capability.html"})
 
 
 def write(path: Path, text: str | bytes) -> None:
@@ -110,7 +113,8 @@ class Builder:
         self.eco_colors = {e["ecosystem"]: e["color"] for e in data.ecosystems}
         self.events = [dict(e) for e in data.events]
         self.as_of_line = ""  # set by the site before the pages are built
-        self.images: list[tuple[str, Spec]] = []  # (file stem, export spec) for --png
+        # --png: each chart's export spec is handed to the renderer as the chart is built
+        self.images = ImageRenderer(self.out, vl_version()) if png else None
 
     def metric(self, metric: str) -> dict[str, Any]:
         return self.data.metrics.get(metric, {})
@@ -197,8 +201,9 @@ class Builder:
                   title: str, note: str, logable: bool = False, metrics: tuple[str, ...] = (),
                   citation: str = "") -> None:
         """A chart's slot on the page, its rows as CSV (provenance first) and, with ``png``, its PNG and
-        SVG (rendered at the end of the build, see ``images``).  A ``citation`` the data's license asks
-        for is written on the chart (below it), in the CSV's provenance lines and on its PNG and SVG."""
+        SVG when the page is one of ``IMAGE_PAGES`` or this is the page's first chart (rendered meanwhile
+        in worker processes, see ``images``).  A ``citation`` the data's license asks for is written on
+        the chart (below it), in the CSV's provenance lines and on its PNG and SVG."""
         stem = f"{Path(page.file).stem}-{chart_id}"
         csv_name = f"data/{stem}.csv"
         lines = self.provenance(title, metrics or tuple(m for m in self.data.metrics if m in chart_id))
@@ -213,8 +218,8 @@ class Builder:
                              "fontWeight": "normal", "color": "#444444"}
         spec["usermeta"] = {"export": {"file": stem, "title": title, "lines": lines[1:]}}
         links = [("data (CSV)", csv_name)]
-        if self.png:
-            self.images.append((stem, export_spec(spec, title, lines[1:])))
+        if self.images is not None and (page.file in IMAGE_PAGES or not page.specs):
+            self.images.add(stem, export_spec(spec, title, lines[1:]))
             for ext in ("svg", "png"):
                 self.written.append(self.out / "png" / f"{stem}.{ext}")
                 links.append((ext.upper(), f"png/{stem}.{ext}"))
@@ -222,48 +227,3 @@ class Builder:
 
     def empty(self, page: Page, metric: str, title: str | None = None) -> None:
         page.empty_slot(title or self.title_for(metric), f"{metric}", self.fill(metric))
-
-
-IMAGE_MANIFEST = ".rendered.json"  # file stem -> hash of the export spec its PNG and SVG were made from
-
-
-def _render_one(job: tuple[str, str, str | None]) -> tuple[str, str, bytes]:
-    """One chart's SVG and PNG (the PNG is made from that SVG), in a worker process."""
-    import vl_convert as vlc
-
-    stem, spec_json, version = job
-    svg = vlc.vegalite_to_svg(json.loads(spec_json), vl_version=version)
-    return stem, svg, vlc.svg_to_png(svg, scale=2)
-
-
-def render_images(out: Path, images: list[tuple[str, Spec]], workers: int | None = None) -> None:
-    """Write ``png/<stem>.svg`` and ``.png`` for every chart; a chart whose export spec is unchanged since
-    the last build keeps its files (the manifest holds each spec's hash), the others are rendered in
-    parallel, one process per core."""
-    folder = out / "png"
-    manifest_path = folder / IMAGE_MANIFEST
-    try:
-        done = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        done = {}
-    version = vl_version()
-    todo, hashes = [], {}
-    for stem, spec in images:
-        text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-        hashes[stem] = hashlib.sha256(f"{version}:{text}".encode()).hexdigest()
-        fresh = all((folder / f"{stem}.{ext}").exists() for ext in ("svg", "png"))
-        if done.get(stem) != hashes[stem] or not fresh:
-            todo.append((stem, text, version))
-    n = min(len(todo), workers or os.cpu_count() or 1)
-    if n > 1:
-        import concurrent.futures as cf
-        import multiprocessing
-
-        with cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_render_one, todo, chunksize=max(1, len(todo) // (n * 4))))
-    else:
-        results = [_render_one(job) for job in todo]
-    for stem, svg, png in results:
-        write(folder / f"{stem}.svg", svg)
-        write(folder / f"{stem}.png", png)
-    write(manifest_path, json.dumps(hashes, indent=0, sort_keys=True))

@@ -3,8 +3,10 @@
 Layout of ``site/``: ``index.html`` (overview), ``families.html``, ``capability.html``, ``eco-<key>.html``
 per ecosystem, ``health.html``; ``assets/`` holds the Vega bundle, CSS and JS written once and shared by
 every page (referenced relatively, so pages work from ``file://`` with no network); ``data/`` holds each
-chart's rows as CSV; ``png/`` each chart as PNG and SVG when built with ``--png``.  Each page is built by
-a module of its own (overview, families, family, capability, health) from what ``builder`` shares.
+chart's rows as CSV; ``png/`` charts as PNG and SVG when built with ``--png`` (every chart of the
+overview, families and capability pages, the first chart of the others: ``builder.IMAGE_PAGES``).  Each
+page is built by a module of its own (overview, families, family, capability, health) from what
+``builder`` shares; ``images`` renders the PNG and SVG files.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from pathlib import Path
 import altair as alt
 
 from dashboards import capability, families, family, health, overview
-from dashboards.builder import IMAGE_MANIFEST, Builder, render_images, vl_version, write
+from dashboards.builder import Builder, vl_version, write
 from dashboards.data import SiteData, read_site_data
+from dashboards.images import IMAGE_MANIFEST
 from dashboards.render import SITE_CSS, SITE_JS, Page, shell
 from dashboards.settings import BoardStatement, SiteFamily, SiteSettings
 from warehouse.settings import StorageSettings
@@ -126,10 +129,14 @@ def build_site(site: SiteSettings, storage: StorageSettings, plans: Sequence[Sit
     b = Builder(site, data, png)
     b.as_of_line = _as_of_line(data)
     b.out.mkdir(parents=True, exist_ok=True)
-    pages = _pages(b)
-    written = _write_pages(b, pages)
-    if png:
-        render_images(b.out, b.images)
-        b.written.append(b.out / "png" / IMAGE_MANIFEST)
+    try:
+        pages = _pages(b)  # with png the charts' images are rendered meanwhile, in worker processes
+        written = _write_pages(b, pages)
+        if b.images is not None:
+            b.images.finish()
+            b.written.append(b.out / "png" / IMAGE_MANIFEST)
+    finally:
+        if b.images is not None:
+            b.images.close()
     _prune(b.out, set(written) | set(b.written))
     return written

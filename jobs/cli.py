@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", metavar="S", help="a collector (repeatable)")
     p = add("build")
     p.add_argument("--as-of", metavar="DAY", type=_day, help="only what had been collected by DAY")
-    p.add_argument("--png", action="store_true", help="also write each chart as PNG and SVG")
+    p.add_argument("--png", action="store_true",
+                   help="also write PNG and SVG files: every chart of the overview, families and capability "
+                        "pages, the first chart of the others")
     p = add("sql")
     p.add_argument("query", metavar="QUERY", help="the SQL to run")
     p.add_argument("--format", choices=["table", "csv", "json", "markdown"], default="table")

@@ -301,7 +301,19 @@ def test_cli_build_png_and_as_of(tmp_path):
     csvs = sorted(p.stem for p in (site / "data").glob("*.csv"))
     pngs = sorted(p.stem for p in (site / "png").glob("*.png"))
     svgs = sorted(p.stem for p in (site / "png").glob("*.svg"))
-    assert csvs == pngs == svgs and len(pngs) >= 6
+    # every chart of the overview, families and capability pages; of the other pages, the first chart
+    # (their og:image); each image beside its CSV
+    compared = [c for c in csvs if c.split("-")[0] in ("index", "families", "capability")]
+    firsts = {}
+    for page in site.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        m = re.search(r'<div class="chart" id="([^"]+)"', text)
+        if m and page.name not in ("index.html", "families.html", "capability.html"):
+            firsts[page.stem] = f"{page.stem}-{m.group(1)}"
+            assert f'<meta property="og:image" content="png/{firsts[page.stem]}.png">' in text
+    assert {"eco-llama", "eco-gpt", "health"} <= set(firsts)
+    assert pngs == svgs == sorted(compared + list(firsts.values())) and len(pngs) >= 6
+    assert set(pngs) <= set(csvs)
     assert (site / "png" / "index-repo_count.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in (site / "png" / "index-repo_count.svg").read_bytes()[:400]
     assert 'href="png/index-repo_count.png"' in (site / "index.html").read_text(encoding="utf-8")
@@ -380,3 +392,31 @@ def test_headline_escapes_queries_and_reads_an_old_warehouse(tmp_path):
     build_site(cfg, today=TODAY + dt.timedelta(days=120))
     index = (cfg.site_dir / "index.html").read_text(encoding="utf-8")
     assert "As of 2023-08-08, <b>" in index and "over the last 14 days each grew by" in index
+
+
+def test_a_chart_on_two_pages_is_rendered_once_and_kept_while_unchanged(tmp_path):
+    from dashboards.builder import write
+    from dashboards.images import IMAGE_MANIFEST, ImageRenderer
+
+    spec = {"data": {"values": [{"x": 1, "y": 2}, {"x": 2, "y": 3}]}, "mark": "line", "title": "Shared chart",
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}}
+    other = dict(spec, title="Another chart")
+    r = ImageRenderer(tmp_path, None, workers=1)
+    r.add("index-a", spec)
+    r.add("families-a", json.loads(json.dumps(spec)))
+    r.add("families-b", other)
+    assert r.finish() == 2  # three stems, two distinct specs
+    png = tmp_path / "png"
+    svg = (png / "index-a.svg").read_text(encoding="utf-8")
+    assert svg == (png / "families-a.svg").read_text(encoding="utf-8") and "Shared chart" in svg
+    assert "Another chart" in (png / "families-b.svg").read_text(encoding="utf-8")
+    assert (png / "index-a.png").read_bytes() == (png / "families-a.png").read_bytes()
+    assert set(json.loads((png / IMAGE_MANIFEST).read_text())) == {"index-a", "families-a", "families-b"}
+    # the next build (here in a worker process) renders only what changed or went missing
+    (png / "families-b.png").unlink()
+    write(png / "index-a.svg", "kept")
+    r = ImageRenderer(tmp_path, None, workers=2)
+    for stem, s in (("index-a", spec), ("families-a", spec), ("families-b", other)):
+        r.add(stem, s)
+    assert r.finish() == 1 and (png / "families-b.png").read_bytes()[:4] == b"\x89PNG"
+    assert (png / "index-a.svg").read_text(encoding="utf-8") == "kept"

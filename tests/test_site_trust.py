@@ -13,6 +13,7 @@ import pytest
 import vl_convert as vlc
 
 from collectors.base import Batch
+from dashboards.images import PNG_SCALE
 from jobs.runner import rows_of
 from jobs.site import build_site
 from tests import site_data
@@ -132,7 +133,7 @@ def test_png_and_svg_exports_carry_title_as_of_source_and_banner(tmp_path):
     assert "data as of 2023-08-08" in text
     assert "Source: GitHub" in text and "SIMULATED DATA: Simulated numbers" in text
     # the PNG is that SVG rendered
-    assert (cfg.site_dir / "png" / "index-repo_count.png").read_bytes() == vlc.svg_to_png(svg, scale=2)
+    assert (cfg.site_dir / "png" / "index-repo_count.png").read_bytes() == vlc.svg_to_png(svg, scale=PNG_SCALE)
     # the CSV starts with the same provenance
     head = (cfg.site_dir / "data" / "index-repo_count.csv").read_text(encoding="utf-8").splitlines()[:5]
     assert head[0] == "# GitHub repositories matching the family's query"

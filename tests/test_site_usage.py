@@ -117,6 +117,11 @@ def test_family_page_charts_its_usage_per_model(usage_site):
     assert pulls == {"llama3.1", "llama3.2"}
     assert "usage-runs" in specs
     assert not any(k in specs for k in ("m-token_share", "m-pulls", "s-pulls"))  # not charted twice
+    # --png writes a family page's first chart (its og:image) as files; the others are saved from the page
+    first = next(iter(specs))
+    assert sorted(p.name for p in (usage_site / "png").glob("eco-llama-*")) == [f"eco-llama-{first}.png",
+                                                                               f"eco-llama-{first}.svg"]
+    assert all((usage_site / "data" / f"eco-llama-{k}.csv").exists() for k in specs) and len(specs) >= 4
     gpt = (usage_site / "eco-gpt.html").read_text(encoding="utf-8")
     assert "Replicate runs, all time, per model" not in gpt  # GPT configures no Replicate model
 
