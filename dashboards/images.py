@@ -27,6 +27,28 @@ def render_one(job: tuple[str, str | None]) -> tuple[str, bytes]:
     return svg, vlc.svg_to_png(svg, scale=PNG_SCALE)
 
 
+def site_assets(version: str | None, card: dict[str, Any]) -> tuple[str, bytes]:
+    """The Vega, Vega-Lite and Vega-Embed bundle the pages load, and the link-preview card as PNG
+    (together a few seconds of vl-convert's time, most of it starting its engine)."""
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle(vl_version=version), vlc.vegalite_to_png(card, scale=1)
+
+
+def start_assets(version: str | None, card: dict[str, Any]) -> Any:
+    """A future of ``site_assets``, made in a worker process while the pages are built (vl-convert
+    holds the interpreter while it works, so a thread would not overlap); None on a single core."""
+    if (os.cpu_count() or 1) <= 1:
+        return None
+    import concurrent.futures as cf
+    import multiprocessing
+
+    pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(site_assets, version, card)
+    pool.shutdown(wait=False)  # the worker ends once the assets are made
+    return future
+
+
 def _read_manifest(path: Path) -> dict[str, str]:
     try:
         done = json.loads(path.read_text(encoding="utf-8"))

@@ -14,13 +14,13 @@ import datetime as dt
 import importlib.metadata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 
-from dashboards import capability, families, family, health, overview
+from dashboards import capability, families, family, health, images, overview
 from dashboards.builder import Builder, vl_version, write
 from dashboards.data import SiteData, read_site_data
-from dashboards.images import IMAGE_MANIFEST
 from dashboards.render import SITE_CSS, SITE_JS, Page, shell
 from dashboards.settings import BoardStatement, SiteFamily, SiteSettings
 from warehouse.settings import StorageSettings
@@ -35,26 +35,32 @@ def version() -> str:
         return "unknown"
 
 
-def write_assets(out: Path) -> str:
-    """Write the Vega/Vega-Lite/Vega-Embed bundle (once per version), CSS and JS; return the bundle name."""
+def bundle_name() -> str:
     import vl_convert as vlc
 
     vl = vl_version() or "default"
-    name = f"vega-{vlc.get_vega_version()}-vl{vl}-embed{vlc.get_vega_embed_version()}.js"
+    return f"vega-{vlc.get_vega_version()}-vl{vl}-embed{vlc.get_vega_embed_version()}.js"
+
+
+def write_assets(out: Path, pending: Any = None) -> str:
+    """Write the Vega/Vega-Lite/Vega-Embed bundle (once per version), the link-preview card, CSS and JS;
+    return the bundle name.  ``pending``: a future of the first two (``images.start_assets``)."""
+    name = bundle_name()
     assets = out / "assets"
-    bundle = assets / name
-    if not bundle.exists():
-        write(bundle, vlc.javascript_bundle(vl_version=vl_version()))
-        for old in assets.glob("vega-*.js"):
-            if old.name != name:
-                old.unlink()
+    bundle, card = assets / name, assets / "og-card.png"
+    if not (bundle.exists() and card.exists()):
+        made = pending.result() if pending is not None else images.site_assets(vl_version(), OG_CARD)
+        if not bundle.exists():
+            write(bundle, made[0])
+        if not card.exists():  # the link preview of a page without a chart image of its own
+            write(card, made[1])
+    for old in assets.glob("vega-*.js"):
+        if old.name != name:
+            old.unlink()
     for fname, text in (("site.css", SITE_CSS), ("site.js", SITE_JS)):
         p = assets / fname
         if not p.exists() or p.read_text(encoding="utf-8") != text:
             write(p, text)
-    card = assets / "og-card.png"
-    if not card.exists():  # the link preview of a page without a chart image of its own
-        write(card, vlc.vegalite_to_png(OG_CARD, scale=1))
     return name
 
 
@@ -88,8 +94,8 @@ def _pages(b: Builder) -> list[Page]:
     return pages
 
 
-def _write_pages(b: Builder, pages: list[Page]) -> list[Path]:
-    bundle = write_assets(b.out)
+def _write_pages(b: Builder, pages: list[Page], pending: Any = None) -> list[Path]:
+    bundle = write_assets(b.out, pending)
     nav = [("Overview", "index.html"), ("All families", "families.html"), ("Capability", "capability.html")]
     nav += [(e["label"], f"eco-{e['ecosystem']}.html") for e in b.data.ecosystems]
     nav.append(("Data health", "health.html"))
@@ -125,16 +131,21 @@ def build_site(site: SiteSettings, storage: StorageSettings, plans: Sequence[Sit
                png: bool = False, statements: Sequence[BoardStatement] = ()) -> list[Path]:
     """Build the whole site into ``site.out_dir`` from the warehouse at ``storage``; ``plans`` and
     ``events`` are the configured families and release events (see ``SiteFamily``).  Return the pages."""
+    out = Path(site.out_dir)
+    # a new site folder needs the script bundle and the preview card: made in a worker meanwhile
+    assets = out / "assets"
+    pending = None if (assets / bundle_name()).exists() and (assets / "og-card.png").exists() else \
+        images.start_assets(vl_version(), OG_CARD)
     data = read_site_data(storage, plans, events, today, as_of, statements)
     b = Builder(site, data, png)
     b.as_of_line = _as_of_line(data)
     b.out.mkdir(parents=True, exist_ok=True)
     try:
         pages = _pages(b)  # with png the charts' images are rendered meanwhile, in worker processes
-        written = _write_pages(b, pages)
+        written = _write_pages(b, pages, pending)
         if b.images is not None:
             b.images.finish()
-            b.written.append(b.out / "png" / IMAGE_MANIFEST)
+            b.written.append(b.out / "png" / images.IMAGE_MANIFEST)
     finally:
         if b.images is not None:
             b.images.close()
