@@ -213,6 +213,27 @@ def markdown(econ: dict, scale: dict, rows: int, seconds: float, sized: dict[str
     return "\n".join(lines) + "\n"
 
 
+def sections(text: str) -> list[tuple[str, str]]:
+    """(heading, text) of each ``## `` section of a Markdown file, in order; the part before the first
+    section has the heading ''."""
+    out: list[tuple[str, str]] = [("", "")]
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            out.append((line.strip(), ""))
+        out[-1] = (out[-1][0], out[-1][1] + line)
+    return out
+
+
+def keep_others(new: str, old: str) -> str:
+    """``new`` followed by the sections of ``old`` it does not write itself: the figures other commands
+    measured (``bench/lake.py``, ``bench/build_time.py``) stay in BENCHMARKS.md when this one rewrites it."""
+    mine = {h for h, _ in sections(new)}
+    kept = [body for h, body in sections(old) if h and h not in mine]
+    if not kept:
+        return new
+    return new.rstrip("\n") + "\n" + "".join("\n" + body.rstrip("\n") + "\n" for body in kept)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description="run every benchmark, print figures, write BENCHMARKS.md",
                                 epilog="example: python bench/run.py --rows 10000000")
@@ -234,8 +255,9 @@ def main() -> int:
     sized = sized_runs()
     for text in sized.values():
         print(text)
-    args.out.write_text(markdown(econ, scale, args.rows, time.monotonic() - started, sized),
-                        encoding="utf-8")
+    text = markdown(econ, scale, args.rows, time.monotonic() - started, sized)
+    previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    args.out.write_text(keep_others(text, previous), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 

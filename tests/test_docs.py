@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from jobs import docs
+from tests.conftest import ROOT
 from warehouse.metrics import METRICS
 
 
@@ -44,3 +45,22 @@ def test_readme_config_defaults_are_the_declared_ones():
             assert value.replace(" ", "") == want.replace(" ", ""), f"[{section}] {key}: README {value}, code {want}"
             checked += 1
     assert checked > 30
+
+
+def test_make_bench_keeps_the_sections_other_benchmarks_wrote():
+    """bench/run.py rewrites its own sections of BENCHMARKS.md and keeps the others word for word."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    old = ("# Benchmarks\n\nold intro\n\n## API economy (x)\n\nold figures\n\n## Lake export and Spark\n\n"
+           "| a | b |\n|---|---|\n\n## Dashboard build with --png (demo warehouse)\n\n19.0 s\n")
+    new = "# Benchmarks\n\nnew intro\n\n## API economy (x)\n\nnew figures\n"
+    out = run.keep_others(new, old)
+    assert out.startswith(new)
+    assert "old figures" not in out and "old intro" not in out
+    assert "## Lake export and Spark\n\n| a | b |\n|---|---|\n" in out
+    assert out.endswith("## Dashboard build with --png (demo warehouse)\n\n19.0 s\n")
+    real = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert run.keep_others(real, real) == real  # nothing of its own to add: unchanged
