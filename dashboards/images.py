@@ -27,6 +27,15 @@ def render_one(job: tuple[str, str | None]) -> tuple[str, bytes]:
     return svg, vlc.svg_to_png(svg, scale=PNG_SCALE)
 
 
+def _spawn_pool(workers: int) -> Any:
+    """Worker processes started fresh (spawn): they import this module and vl-convert, not the builder's
+    state, and never a copy of a process holding DuckDB connections or threads."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def site_assets(version: str | None, card: dict[str, Any]) -> tuple[str, bytes]:
     """The Vega, Vega-Lite and Vega-Embed bundle the pages load, and the link-preview card as PNG
     (together a few seconds of vl-convert's time, most of it starting its engine)."""
@@ -40,10 +49,7 @@ def start_assets(version: str | None, card: dict[str, Any]) -> Any:
     holds the interpreter while it works, so a thread would not overlap); None on a single core."""
     if (os.cpu_count() or 1) <= 1:
         return None
-    import concurrent.futures as cf
-    import multiprocessing
-
-    pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    pool = _spawn_pool(1)
     future = pool.submit(site_assets, version, card)
     pool.shutdown(wait=False)  # the worker ends once the assets are made
     return future
@@ -89,10 +95,7 @@ class ImageRenderer:
         if self.workers <= 1:
             return text
         if self.pool is None:
-            import concurrent.futures as cf
-            import multiprocessing
-
-            self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = _spawn_pool(self.workers)
         return self.pool.submit(render_one, (text, self.version))
 
     def finish(self) -> int:
