@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from contextlib import suppress
 from pathlib import Path
 
 # what the CLI's commands import, loaded once in the server (the commands import them lazily)
@@ -146,7 +147,7 @@ class ForkServer:
                     chunks.append(chunk)
             except socket.timeout:
                 if pid:
-                    with _suppress():
+                    with suppress(ProcessLookupError, PermissionError):
                         os.killpg(pid, signal.SIGKILL)
                 raise subprocess.TimeoutExpired(["ecotrend", *args], timeout) from None
         if not chunks:
@@ -162,12 +163,6 @@ class ForkServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self._dir.cleanup()
-
-
-def _suppress():
-    from contextlib import suppress
-
-    return suppress(ProcessLookupError, PermissionError)
 
 
 _server: ForkServer | None = None
