@@ -32,7 +32,8 @@ from pathlib import Path
 # what the CLI's commands import, loaded once in the server (the commands import them lazily)
 PRELOAD = ("jobs.cli", "jobs.commands", "jobs.runner", "jobs.site", "jobs.demo", "jobs.lake", "jobs.schedule",
            "jobs.backup", "jobs.catchup", "jobs.alerts", "collectors", "warehouse.store", "dashboards.site",
-           "pyarrow.parquet", "duckdb", "requests", "altair", "vl_convert", "bs4")
+           "jobs.tokens", "pyarrow.parquet", "pyarrow.dataset", "duckdb", "requests", "netrc", "_strptime", "altair",
+           "vl_convert", "bs4")
 
 
 def _preload() -> None:

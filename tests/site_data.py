@@ -7,8 +7,13 @@ boards (May–Aug 2023, one license nobody mapped) and Qwen's model on Hugging F
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import functools
+import hashlib
 import math
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +162,35 @@ def capability_batches(cfg: Config, evil: bool = False) -> list[Batch]:
     return out
 
 
+@functools.cache
+def _templates() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="ecotrend-site-data-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capability: bool = True) -> None:
-    """Write the whole history into the configured warehouse."""
+    """Write the whole history into the configured warehouse.
+
+    The history is written through ``warehouse.store`` once per test process for each distinct
+    (families, events, Arena and plausibility settings, arguments); a later warehouse of the same kind
+    that does not exist yet gets a copy of that file (DuckDB files hold no path).  A warehouse that
+    already exists is written to."""
+    target = cfg.database
+    if target.exists():
+        _populate(cfg, until, evil, capability)
+        return
+    key = repr((cfg.ecosystems, cfg.events, cfg.arena, cfg.plausibility, until, evil, capability))
+    template = _templates() / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.duckdb"
+    if template.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+        return
+    _populate(cfg, until, evil, capability)
+    shutil.copyfile(target, template)
+
+
+def _populate(cfg: Config, until: str, evil: bool, capability: bool) -> None:
     end = D(until)
     start = D("2023-02-01")
     backfill = Batch("github")
@@ -280,3 +312,20 @@ def make_site_config(root: Path, banner: str = "", ecos: list[dict[str, Any]] | 
     data["event"] = [e for e in events() if e["ecosystem"] in keys]
     (root / "ecotrend.toml").write_text(dump_toml(data), encoding="utf-8")
     return load_config(root / "ecotrend.toml")
+
+
+@functools.cache
+def _vega_lite_validator() -> Any:
+    import jsonschema
+    from altair.vegalite.v6.schema import core
+
+    schema = core.load_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def vega_lite_errors(spec: dict[str, Any]) -> list[str]:
+    """What the Vega-Lite schema altair ships says is wrong with ``spec``, checked in one pass over the
+    whole spec with one validator (altair's ``from_dict(validate=True)`` checks every nested object again,
+    ~0.5 s a chart)."""
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
+            for e in _vega_lite_validator().iter_errors(spec)]

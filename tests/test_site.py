@@ -8,7 +8,6 @@ import json
 import re
 from pathlib import Path
 
-import altair as alt
 import pytest
 import vl_convert as vlc
 
@@ -132,8 +131,7 @@ def test_chart_specs_are_valid_vega_lite_with_iso_days_and_float_values(full):
         for chart_id, spec in _specs(p).items():
             values = spec["data"]["values"]
             head = dict(spec, data={"values": values[:3]})  # the structure; every row is checked below
-            alt.LayerChart.from_dict(head, validate=True) if "layer" in spec else \
-                alt.Chart.from_dict(head, validate=True)
+            assert site_data.vega_lite_errors(head) == [], (p.name, chart_id)
             vlc.vegalite_to_vega(head)  # compiles
             assert len(values) < 5000
             for row in values:
@@ -144,6 +142,13 @@ def test_chart_specs_are_valid_vega_lite_with_iso_days_and_float_values(full):
                         assert isinstance(row[k], float), (p.name, chart_id, k)
             checked += 1
     assert checked >= 20
+    # the check bites: a misspelt mark type and a misspelt encoding type are each reported
+    broken = dict(head, layer=[dict(head["layer"][0], mark="lyne"), *head["layer"][1:]]) if "layer" in head \
+        else dict(head, mark="lyne")
+    assert site_data.vega_lite_errors(broken)
+    enc = {"x": {"field": "day", "type": "temporall"}}
+    assert site_data.vega_lite_errors({**{k: v for k, v in head.items() if k != "layer"}, "mark": "line",
+                                       "encoding": enc})
 
 
 def test_method_reference_and_events_are_drawn_apart(full):
