@@ -28,9 +28,11 @@ FIRST_SNAPSHOT = D("2023-07-05")
 EVIL = '<script>alert("x")</script>'
 
 
-def write(con: Any, batch: Batch, run_id: str, day: dt.date, at: dt.datetime) -> int:
-    """Write a collector's batch as a run's commit does."""
-    return store.write(con, rows_of(batch), run_id, day, at)
+def write(con: Any, batch: Batch, run_id: str, day: dt.date, at: dt.datetime,
+          touched: store.Touched | None = None) -> int:
+    """Write a collector's batch as a run's commit does (with ``touched``: the family totals are refreshed
+    once, by ``touched.refresh``, for all of a run's batches, as ``store.commit`` does)."""
+    return store.write(con, rows_of(batch), run_id, day, at, touched=touched)
 
 
 def ecosystems() -> list[dict[str, Any]]:
@@ -227,13 +229,15 @@ def _populate(cfg: Config, until: str, evil: bool, capability: bool) -> None:
         store.sync_config(con, cfg.ecosystem_rows(), cfg.event_rows(),
                           [m for m in memberships() if m.ecosystem in keys])
         con.execute("BEGIN TRANSACTION")
-        write(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
-        write(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
-        write(con, article, "reference-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+        touched = store.Touched()
+        write(con, backfill, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN, touched)
+        write(con, pypi, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN, touched)
+        write(con, article, "reference-1", FIRST_SNAPSHOT, BACKFILL_RAN, touched)
         capability_days = capability_batches(cfg, evil) if capability else []
         for batch in capability_days:  # boards published before the daily runs began: loaded by a backfill
             if batch.observations[0].day < FIRST_SNAPSHOT:
-                write(con, batch, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN)
+                write(con, batch, "backfill-1", FIRST_SNAPSHOT, BACKFILL_RAN, touched)
+        touched.refresh(con)
         for name in ("github_search", "pypi"):
             store.write_run(con, store.RunRecord("backfill-1", name, FIRST_SNAPSHOT, "backfill", BACKFILL_RAN,
                                                  BACKFILL_RAN + dt.timedelta(minutes=3), "ok",
@@ -280,11 +284,13 @@ def _populate(cfg: Config, until: str, evil: bool, capability: bool) -> None:
                     {"day": day, "period": "daily", "rank": 2, "repo": "openai/openai-python",
                      "description": "The official Python library for the OpenAI API", "language": "Python",
                      "stars": 11500 + 30 * t, "period_stars": 40}]
-            write(con, gh, run_id, day, at)
-            write(con, hf, run_id, day, at)
+            touched = store.Touched()  # one refresh of the family totals per run, as its commit does
+            write(con, gh, run_id, day, at, touched)
+            write(con, hf, run_id, day, at, touched)
             for batch in capability_days:  # a board or a hub snapshot, stored the day it appeared
                 if batch.observations[0].day == day:
-                    write(con, batch, run_id, day, at)
+                    write(con, batch, run_id, day, at, touched)
+            touched.refresh(con)
             store.write_run(con, store.RunRecord(run_id, "github_search", day, "run", at,
                                                  at + dt.timedelta(seconds=20), "ok", {"search": 4}, 4))
             store.write_run(con, store.RunRecord(run_id, "github_repos", day, "run", at,

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,10 +45,12 @@ def seeded(fake, world, config_data):
     return fake
 
 
-def hold_run(fake, cfg: Path, seconds: float = 4.0, today: str = DAY) -> subprocess.Popen:
-    """Start `ecotrend run` and return once it is mid-flight: lock taken, a search answer pending."""
+def hold_run(fake, cfg: Path, seconds: float = 4.0, today: str = DAY,
+             release: threading.Event | None = None) -> subprocess.Popen:
+    """Start `ecotrend run` and return once it is mid-flight: lock taken, a search answer pending for
+    ``seconds``, or until ``release`` is set if that comes first."""
     before = fake.count(r"/rate_limit")
-    fake.inject("slow", r"/search/repositories", times=1, seconds=seconds)
+    fake.inject("slow", r"/search/repositories", times=1, seconds=seconds, release=release)
     proc = popen_cli("run", config=cfg, today=today)
     wait_for(lambda: fake.count(r"/rate_limit") > before, "the run to start")
     time.sleep(0.3)  # its first search request is now waiting on the slow answer
@@ -68,8 +71,10 @@ def test_second_concurrent_run_exits_with_a_clear_line_and_does_not_collect(seed
                                                                               write_config):
     config_data["storage"]["lock_wait_seconds"] = 0.5
     cfg = write_config()
-    first = hold_run(seeded, cfg)
+    release = threading.Event()
+    first = hold_run(seeded, cfg, seconds=30, release=release)
     second = run_cli("run", config=cfg, today=DAY)
+    release.set()
     out, err = first.communicate(timeout=60)
     assert ran_ok(first.returncode, out, err), err
     assert second.returncode == 1
@@ -121,7 +126,8 @@ def test_sql_status_and_build_answer_during_a_run(seeded, config_data, write_con
     assert ran_ok(r.returncode, r.stdout, r.stderr), r.stderr
     db = config_data["storage"]["database"]
     stored = query_db(db, "SELECT count(*) FROM observations WHERE metric = 'repo_count'")[0][0]
-    held = hold_run(seeded, cfg, seconds=12)
+    release = threading.Event()
+    held = hold_run(seeded, cfg, seconds=30, release=release)
     try:
         sql = run_cli("sql", "SELECT count(*) AS n FROM observations WHERE metric = 'repo_count'",
                       "--format", "json", config=cfg, today=DAY)
@@ -129,6 +135,7 @@ def test_sql_status_and_build_answer_during_a_run(seeded, config_data, write_con
         build = run_cli("build", config=cfg, today=DAY)
         assert held.poll() is None  # the run was still in flight while they answered
     finally:
+        release.set()  # its pending search answers now
         out, err = held.communicate(timeout=60)
     assert sql.returncode == 0, sql.stderr
     assert json.loads(sql.stdout) == [{"n": stored}]  # what was committed; today's run not yet

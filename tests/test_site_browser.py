@@ -9,7 +9,9 @@ import datetime as dt
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,32 +66,6 @@ def _open(browser, page_path: Path, blocked: list[str], errors: list[str]):
 
 def _pages(site: Path) -> list[Path]:
     return sorted(site.glob("*.html"))
-
-
-def test_every_page_draws_every_chart_offline(browser, built_site: Path):
-    pages = _pages(built_site)
-    assert {p.name for p in pages} >= {"index.html", "families.html", "capability.html", "health.html",
-                                       "eco-llama.html", "eco-gpt.html", "eco-qwen.html"}
-    drawn = 0
-    for path in pages:
-        blocked: list[str] = []
-        errors: list[str] = []
-        page = _open(browser, path, blocked, errors)
-        try:
-            assert page.evaluate("window.ecotrendCharts.errors") == [], path.name
-            ids = page.eval_on_selector_all(".chart[data-chart]", "els => els.map(e => e.id)")
-            assert ids, f"{path.name} has no chart"
-            for chart_id in ids:
-                n = page.eval_on_selector_all(
-                    f"#{chart_id} svg :is({MARKS})",
-                    "els => els.filter(e => (e.getAttribute('d') || '').length > 2).length")
-                assert n > 0, f"{path.name}: chart {chart_id} drew no marks"
-                drawn += 1
-            assert errors == [], f"{path.name}: {errors}"
-            assert blocked == [], f"{path.name} tried the network: {blocked}"
-        finally:
-            page.close()
-    assert drawn >= 20
 
 
 def test_overview_headline_banner_and_lines(browser, built_site: Path):
@@ -153,10 +129,7 @@ def test_demo_pages_render_offline(browser, demo_run):
     pages = _pages(folder / "site")
     assert "index.html" in {p.name for p in pages}
     drawn = 0
-    for path in pages:
-        blocked: list[str] = []
-        errors: list[str] = []
-        page = _open(browser, path, blocked, errors)
+    for path, page, blocked, errors in _each_page(browser, pages):
         try:
             assert page.evaluate("window.ecotrendCharts.errors") == [], path.name
             assert "simulated" in page.inner_text(".banner"), path.name
@@ -214,25 +187,42 @@ def _open_at(browser, page_path: Path, width: int, height: int, blocked: list[st
     return page
 
 
-@pytest.mark.parametrize("width,height", VIEWPORTS)
-def test_every_page_fits_the_viewport_without_errors(browser, built_site: Path, width: int, height: int):
-    """At 1,280 px and at a phone's 390 px: no horizontal overflow, every chart drawn, no console error."""
-    for path in _pages(built_site):
+def _each_page(browser, paths: list[Path], width: int = 1280, height: int = 900
+               ) -> Iterator[tuple[Path, Any, list[str], list[str]]]:
+    """Each page in turn, once its charts are done: (path, page, blocked requests, console errors)."""
+    for path in paths:
         blocked: list[str] = []
         errors: list[str] = []
-        page = _open_at(browser, path, width, height, blocked, errors)
+        yield path, _open_at(browser, path, width, height, blocked, errors), blocked, errors
+
+
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_every_page_draws_every_chart_offline_and_fits_the_viewport(browser, built_site: Path, width: int,
+                                                                    height: int):
+    """At 1,280 px and at a phone's 390 px: every chart drawn, no horizontal overflow, no console error,
+    nothing asked of the network."""
+    pages = _pages(built_site)
+    assert {p.name for p in pages} >= {"index.html", "families.html", "capability.html", "health.html",
+                                       "eco-llama.html", "eco-gpt.html", "eco-qwen.html"}
+    drawn = 0
+    for path, page, blocked, errors in _each_page(browser, pages, width, height):
         try:
             assert page.evaluate("window.ecotrendCharts.errors") == [], path.name
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path.name} at {width} px overflows by {overflow} px"
-            for chart_id in page.eval_on_selector_all(".chart[data-chart]", "els => els.map(e => e.id)"):
+            ids = page.eval_on_selector_all(".chart[data-chart]", "els => els.map(e => e.id)")
+            assert ids, f"{path.name} has no chart"
+            for chart_id in ids:
                 n = page.eval_on_selector_all(
                     f"#{chart_id} svg :is({MARKS})",
                     "els => els.filter(e => (e.getAttribute('d') || '').length > 2).length")
                 assert n > 0, f"{path.name} at {width} px: chart {chart_id} drew no marks"
-            assert errors == [] and blocked == [], (path.name, width, errors, blocked)
+                drawn += 1
+            assert errors == [], f"{path.name} at {width} px: {errors}"
+            assert blocked == [], f"{path.name} tried the network: {blocked}"
         finally:
             page.close()
+    assert drawn >= 20
 
 
 def test_line_chart_tooltip_shows_an_iso_date(browser, built_site: Path):

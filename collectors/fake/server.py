@@ -216,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "reset":
             return self._reset(full_path, req)
         if fault and fault.kind == "slow":
-            time.sleep(float(fault.params.get("seconds", 3)))
+            _hold(fault)
         reply = _fault_reply(fault, req) if fault else None
         if reply is None:
             reply = _route(server, req, fault)
@@ -345,6 +345,16 @@ def _zero_field(reply: Reply, dotted: str) -> None:
         obj[last] = 0
     if "etag" in reply.headers:
         reply.headers["etag"] = f'W/"{hashlib.sha256(reply.payload()).hexdigest()[:32]}"'
+
+
+def _hold(fault: Fault) -> None:
+    """A slow answer: ``seconds`` (default 3), or until the ``release`` event a test passed is set."""
+    seconds = float(fault.params.get("seconds", 3))
+    release = fault.params.get("release")
+    if isinstance(release, threading.Event):
+        release.wait(seconds)
+    else:
+        time.sleep(seconds)
 
 
 def _fault_reply(fault: Fault, req: Request) -> Reply | None:
