@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/ecotrend run
 
 test: $(SPARK_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
