@@ -1,10 +1,14 @@
 """Shared fixtures: a fake upstream on loopback, a config pointing at it, the real CLI in a subprocess."""
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +112,14 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+@functools.cache
+def process_scratch() -> Path:
+    """A folder for files a test process makes once and copies from (templates); removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="ecotrend-tests-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def closed_port() -> int:

@@ -7,19 +7,18 @@ boards (May–Aug 2023, one license nobody mapped) and Qwen's model on Hugging F
 """
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import functools
 import hashlib
 import math
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from collectors.base import Batch, Membership, Subject
 from jobs.config import Config, load_config
 from jobs.runner import rows_of
+from tests.conftest import process_scratch
 from warehouse import store
 
 D = dt.date.fromisoformat
@@ -164,13 +163,6 @@ def capability_batches(cfg: Config, evil: bool = False) -> list[Batch]:
     return out
 
 
-@functools.cache
-def _templates() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="ecotrend-site-data-"))
-    atexit.register(shutil.rmtree, folder, True)
-    return folder
-
-
 def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capability: bool = True) -> None:
     """Write the whole history into the configured warehouse.
 
@@ -183,7 +175,7 @@ def populate(cfg: Config, until: str = "2023-08-08", evil: bool = False, capabil
         _populate(cfg, until, evil, capability)
         return
     key = repr((cfg.ecosystems, cfg.events, cfg.arena, cfg.plausibility, until, evil, capability))
-    template = _templates() / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.duckdb"
+    template = process_scratch() / f"site-{hashlib.sha256(key.encode()).hexdigest()[:16]}.duckdb"
     if template.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template, target)

@@ -10,13 +10,11 @@ stored flagged ``suspect`` and kept out of the family totals.
 """
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +30,7 @@ from collectors.fake.github import Limits
 from collectors.fake.server import FAULT_KINDS, FakeUpstream
 from collectors.fake.world import World
 from jobs import fault_matrix as fm
-from tests.conftest import ROOT, base_config, dump_toml, query_db, run_cli
+from tests.conftest import ROOT, base_config, dump_toml, process_scratch, query_db, run_cli
 from warehouse import store
 from warehouse.settings import StorageSettings
 
@@ -290,7 +288,6 @@ def start_fake(today: str | dt.date) -> FakeUpstream:
     return FakeUpstream(world).start()
 
 
-_template: list[Path] = []
 _template_lock = threading.Lock()
 
 
@@ -298,15 +295,14 @@ def migrated_warehouse(database: Path) -> None:
     """Put an empty warehouse with every migration applied at ``database``: a copy of one made once per
     test process.  Migrating a new file is ~0.15 s of a cell's ~0.6 s; what the cells test is the faults,
     and a first run on a new file is tested by most other modules."""
+    template = process_scratch() / "migrated" / "ecotrend.duckdb"
     with _template_lock:
-        if not _template:
-            folder = Path(tempfile.mkdtemp(prefix="ecotrend-matrix-"))
-            atexit.register(shutil.rmtree, folder, True)
-            store.open_writer(StorageSettings(database=folder / "ecotrend.duckdb", raw_dir=folder / "raw",
+        if not template.exists():
+            folder = template.parent
+            store.open_writer(StorageSettings(database=template, raw_dir=folder / "raw",
                                               pending_dir=folder / "pending", log_dir=folder / "logs")).close()
-            _template.append(folder / "ecotrend.duckdb")
     database.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_template[0], database)
+    shutil.copyfile(template, database)
 
 
 def write(fake: FakeUpstream, tmp: Path, spec: Spec, http: dict[str, Any] | None = None
